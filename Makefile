@@ -1,0 +1,48 @@
+# The two README commands: `make run` and `make test`. Everything else here serves them.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export FLASK_APP := wsgi
+
+.PHONY: run test install translations messages lint bench clean
+
+$(STAMP): pyproject.toml
+	@command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@$(PY) -m pip install -q --disable-pip-version-check uv
+	@$(VENV)/bin/uv pip install -q --python $(PY) -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
+	@$(PY) -c 'import flask, sqlalchemy, rq, playwright' 
+	@touch $@
+
+install: $(STAMP) translations
+
+translations: $(STAMP)
+	@$(VENV)/bin/pybabel compile -d saas/translations -f >/dev/null
+
+# Extract strings and merge them into the catalogues (run after changing user-visible text).
+messages: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 --no-location --sort-output -o saas/translations/messages.pot saas tenants templates >/dev/null
+	$(VENV)/bin/pybabel update --quiet -i saas/translations/messages.pot -d saas/translations --no-fuzzy-matching
+
+run: install
+	$(FLASK) db upgrade
+	$(FLASK) demo seed --url http://$(HOST):$(PORT)
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install
+	@bash .ci/system-deps.sh
+	@bash .ci/with-services.sh bash .ci/checks.sh
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+bench: install
+	$(PY) -m bench $(ARGS)
+
+clean:
+	rm -rf $(VENV) instance test-output

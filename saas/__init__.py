@@ -1,0 +1,59 @@
+"""Huiyuan (会员): the platform around the loyalty product. `create_app()` builds the web app."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from saas import config as config_module
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: configuration, extensions, tenancy, blueprints, error handlers. No work at import."""
+    app = Flask(
+        __name__,
+        instance_path=str(config_module.INSTANCE),
+        template_folder=str(config_module.ROOT / "templates"),
+        static_folder=str(config_module.ROOT / "static"),
+    )
+    app.config.update(config_module.from_env())
+    if config:
+        app.config.update(config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from saas import extensions as ext
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        config_module.INSTANCE.mkdir(parents=True, exist_ok=True)
+    ext.db.init_app(app)
+    ext.migrate.init_app(app, ext.db, directory=str(config_module.ROOT / "migrations"), render_as_batch=True)
+    ext.csrf.init_app(app)
+    ext.htmx.init_app(app)
+    ext.limiter.init_app(app)
+
+    from saas import i18n
+
+    i18n.init_app(app)
+
+    import saas.models  # noqa: F401  (register tables)
+    import tenants.models  # noqa: F401
+    from tenants import scoping
+
+    scoping.install(ext.db)
+
+    from saas import auth, jobs, security, web
+    from tenants import resolve
+    from tenants.views import register as register_tenant_views
+
+    jobs.init_app(app)
+    auth.init_app(app)
+    security.init_app(app)
+    resolve.init_app(app)
+    app.register_blueprint(web.bp)
+    register_tenant_views(app)
+
+    from saas import cli
+
+    cli.init_app(app)
+    return app

@@ -1,0 +1,65 @@
+"""Configuration. This is the only module that reads the process environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+
+_DEV_SECRET = "dev-only-not-secret-change-me"  # noqa: S105 (refused in production)
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def from_env(env: dict[str, str] | None = None) -> dict:
+    """Build the Flask config mapping from environment variables (see README, "Configuration")."""
+    env = dict(os.environ if env is None else env)
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'huiyuan.db'}"
+    redis_url = env.get("REDIS_URL") or None
+    secret = env.get("SECRET_KEY") or _DEV_SECRET
+    production = env.get("HUIYUAN_ENV", "development") == "production"
+    if production and secret == _DEV_SECRET:
+        raise RuntimeError("SECRET_KEY must be set when HUIYUAN_ENV=production")
+    return {
+        "SECRET_KEY": secret,
+        "HUIYUAN_ENV": "production" if production else "development",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        # Migrations may need a more privileged role (the table owner) than the app (see README).
+        "MIGRATION_DATABASE_URI": env.get("MIGRATION_DATABASE_URL") or database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        "LOGIN_ACCOUNT_RATE_LIMIT": env.get("LOGIN_ACCOUNT_RATE_LIMIT", "5 per 5 minutes"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),
+        "REMEMBER_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_HEADERS": ["X-CSRFToken"],
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "saas" / "translations"),
+        "LANGUAGES": ["zh_CN", "en"],
+        "MAIL_SERVER": env.get("MAIL_SERVER") or None,
+        "MAIL_PORT": int(env.get("MAIL_PORT", "25")),
+        "MAIL_FROM": env.get("MAIL_FROM", "Huiyuan <no-reply@huiyuan.local>"),
+        "PUBLIC_URL": env.get("PUBLIC_URL", "").rstrip("/") or None,
+        "INVITATION_DAYS": int(env.get("INVITATION_DAYS", "7")),
+        "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY") or None,
+        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
+        "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,
+    }
+
+
+def test_overrides() -> dict:
+    """Settings every test app shares (the fixtures add the service URLs)."""
+    return {"TESTING": True, "SECRET_KEY": secrets.token_hex(16), "SESSION_COOKIE_SECURE": False}

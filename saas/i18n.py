@@ -1,0 +1,87 @@
+"""Languages and formats: zh_CN first, English complete. Locale, money, dates and phones per tenant."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from babel.dates import format_date as _babel_date
+from babel.dates import format_datetime as _babel_datetime
+from babel.numbers import format_currency
+from flask import current_app, request, session
+from flask_babel import get_locale, get_timezone
+from flask_login import current_user
+
+from saas.extensions import babel
+from tenants.scoping import current_tenant_or_none
+
+LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("lang") if request else None
+    if chosen in languages:
+        return chosen
+    user_locale = getattr(current_user, "locale", None) if current_user else None
+    if user_locale in languages:
+        return user_locale
+    tenant = current_tenant_or_none()
+    if tenant and tenant.locale in languages:
+        return tenant.locale
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str:
+    tenant = current_tenant_or_none()
+    return tenant.timezone if tenant else current_app.config["BABEL_DEFAULT_TIMEZONE"]
+
+
+def format_money(minor_units: int | None, currency: str | None = None) -> str:
+    """Integer minor units (fen) shown in the tenant's currency and the reader's locale."""
+    if minor_units is None:
+        return ""
+    tenant = current_tenant_or_none()
+    currency = currency or (tenant.currency if tenant else "CNY")
+    return format_currency(Decimal(minor_units) / 100, currency, locale=str(get_locale()))
+
+
+def format_day(value: dt.date | dt.datetime | None, fmt: str = "medium") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(get_timezone()).date() if value.tzinfo else value.date()
+    return _babel_date(value, format=fmt, locale=str(get_locale()))
+
+
+def format_moment(value: dt.datetime | None, fmt: str = "medium") -> str:
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return _babel_datetime(value, format=fmt, tzinfo=get_timezone(), locale=str(get_locale()))
+
+
+def format_phone(number: str | None, masked: bool = False) -> str:
+    """Mainland mobiles as 138 1234 5678 (masked: 138 **** 5678); other numbers as typed."""
+    if not number:
+        return ""
+    digits = "".join(ch for ch in number if ch.isdigit())
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
+    if len(digits) == 11 and digits.startswith("1"):
+        middle = "****" if masked else digits[3:7]
+        return f"{digits[:3]} {middle} {digits[7:]}"
+    if masked and len(digits) > 4:
+        return "*" * (len(digits) - 4) + digits[-4:]
+    return number
+
+
+def init_app(app) -> None:
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.jinja_env.filters.update(money=format_money, day=format_day, moment=format_moment, phone=format_phone)
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+
+    @app.context_processor
+    def languages():
+        return {"LANGUAGE_NAMES": LANGUAGE_NAMES, "current_locale": select_locale()}

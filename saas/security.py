@@ -1,0 +1,88 @@
+"""Security headers on every response, and friendly translated error pages (never a stack trace)."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import jsonify, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from saas.htmx import render
+
+log = logging.getLogger(__name__)
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "Permissions-Policy": "camera=(self), microphone=(), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+ERROR_TITLES = {
+    400: lambda: _("The request could not be understood."),
+    403: lambda: _("You do not have permission to do this."),
+    404: lambda: _("Not found."),
+    405: lambda: _("This action is not allowed here."),
+    413: lambda: _("The upload is too large."),
+    429: lambda: _("Too many attempts. Please wait a moment and try again."),
+    500: lambda: _("Something went wrong on our side. Nothing was changed; please try again."),
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(status: int, message: str | None = None, code: str | None = None):
+    message = message or ERROR_TITLES.get(status, ERROR_TITLES[500])()
+    if _wants_json():
+        body = {"error": {"code": code or f"http_{status}", "message": message}}
+        return jsonify(body), status
+    return render("error.html", "_error.html", status=status, message=message), status
+
+
+def init_app(app) -> None:
+    @app.after_request
+    def security_headers(response):
+        for name, value in HEADERS.items():
+            response.headers.setdefault(name, value)
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(err):
+        return error_response(400, _("Your form expired or was sent from elsewhere. Reload the page and try again."),
+                              code="csrf_failed")
+
+    @app.errorhandler(HTTPException)
+    def http_error(err):
+        return error_response(err.code or 500)
+
+    @app.errorhandler(Exception)
+    def unexpected(err):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        from saas.extensions import db
+
+        db.session.rollback()
+        return error_response(500)

@@ -1,0 +1,394 @@
+"""Tier evaluation (SPEC §5, §19.6–19.8).
+
+The service keeps a ``MemberTierState`` per member (or per linked group) and a list of
+``TierActivity`` — purchases and returns (counted on their release day), top-ups, fees and
+grants. ``evaluate_tier`` replays the days not yet evaluated up to ``as_of``:
+
+* same-day order (§19.1): a period ending on a day is closed before that day's activities;
+* **upgrades** are immediate, on the day an activity makes a reach rule true; one evaluation
+  per day, jumping straight to the highest tier some rule reaches (no cascade: the activity
+  that caused an upgrade never counts again toward the next tier);
+* **period end** (validity periods are half-open [start, start + N months), month arithmetic
+  clamps): the tier is renewed from the old end when its keep threshold was met in the
+  period; otherwise, with ``after_consecutive_periods``, it is kept while fewer than K periods
+  in a row fell short; otherwise the member lands on the highest lower tier whose keep
+  threshold was met in the same period (a lower tier without a keep threshold qualifies when
+  one of its cumulative reach rules is still met), else on the base tier;
+* returns never take a tier back: they only lower what later measures see (§19.8).
+
+Measures: "spend" in fen (goods money, §19.6) and "points" (purchase points after multiplier),
+both net of returns; redemptions and manual adjustments never count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from typing import Any
+
+from tenants.domain.dates import add_months
+from tenants.domain.program import (
+    CampaignGrantReach,
+    CumulativeReach,
+    FeeReach,
+    HqGrantReach,
+    Program,
+    SinglePurchaseReach,
+    SingleTopUpReach,
+    Tier,
+)
+
+PURCHASE = "purchase"
+RETURN = "return"
+TOP_UP = "top_up"
+FEE = "fee"
+HQ_GRANT = "hq_grant"
+CAMPAIGN_GRANT = "campaign_grant"
+UNLOCK = "unlock"  # a top-up bonus row that unlocks a tier (stored value, §8)
+
+ONE_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A stable code and its parameters, for the app to translate (and to store with a tier change)."""
+
+    code: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TierActivity:
+    """Something that counts for tiers, on ``counts_on``.
+
+    purchase: ``spend_fen`` and ``points`` (the purchase's goods money and points, net of
+    returns made before release) count on the release day; ``amount_fen`` is the single-purchase
+    amount (usually = spend_fen). return: negative ``spend_fen``/``points`` on the later of the
+    return day and the purchase's release day. top_up: ``amount_fen`` without bonus. fee:
+    ``amount_fen`` paid for ``tier_code``. hq_grant / campaign_grant / unlock: ``tier_code``
+    (unlock: granted by a top-up bonus row, whatever the tier's reach rules).
+    """
+
+    kind: str
+    counts_on: date
+    spend_fen: int = 0
+    points: int = 0
+    amount_fen: int = 0
+    tier_code: str | None = None
+    ref: str = ""
+
+
+@dataclass(frozen=True)
+class MemberTierState:
+    """A member's (or linked group's) tier as persisted between evaluations.
+
+    period_end is exclusive (None: for life). ``tier_counter_after``: activities counted on or
+    before this day belong to the previous tier (since_tier_start windows and keep measures
+    start after it; None: count everything). ``counter_after``: set when a tier with
+    ``reset_counter_on_change`` is entered; every cumulative window starts after it.
+    ``evaluated_through``: days up to here were already replayed.
+    """
+
+    tier_code: str
+    since: date
+    period_start: date
+    period_end: date | None = None
+    periods_below: int = 0
+    tier_counter_after: date | None = None
+    counter_after: date | None = None
+    evaluated_through: date | None = None
+
+
+@dataclass(frozen=True)
+class TierChange:
+    on: date
+    action: str  # upgrade | renew | grace | downgrade | expire_to_same
+    from_tier: str
+    to_tier: str
+    period_start: date
+    period_end: date | None
+    reason: Reason
+
+
+@dataclass(frozen=True)
+class TierDecision:
+    state: MemberTierState
+    changes: tuple[TierChange, ...] = ()
+
+    @property
+    def tier_code(self) -> str:
+        return self.state.tier_code
+
+    @property
+    def changed(self) -> bool:
+        return any(c.from_tier != c.to_tier for c in self.changes)
+
+
+def initial_tier_state(program: Program, joined_on: date) -> MemberTierState:
+    """A new member starts on the base tier, for life."""
+    return MemberTierState(tier_code=program.base_tier.code, since=joined_on, period_start=joined_on)
+
+
+def evaluate_tier(
+    program: Program,
+    state: MemberTierState,
+    activities: Iterable[TierActivity],
+    as_of: date,
+    *,
+    linked: bool = False,
+) -> TierDecision:
+    """Bring ``state`` up to ``as_of``: close ended periods and apply upgrades, day by day.
+
+    ``activities`` may include future days (pending purchases): only those counted on or
+    before ``as_of`` are seen. ``linked`` uses the linked-card thresholds of the program.
+    """
+    acts = sorted((a for a in activities if a.counts_on <= as_of), key=lambda a: a.counts_on)
+    start_after = state.evaluated_through if state.evaluated_through is not None else state.since - ONE_DAY
+    days = sorted({a.counts_on for a in acts if a.counts_on > start_after})
+    changes: list[TierChange] = []
+    for day in days:
+        state = _close_periods(program, state, acts, day, linked, changes)
+        state = _upgrade(program, state, acts, day, linked, changes)
+    state = _close_periods(program, state, acts, as_of, linked, changes)
+    through = as_of if state.evaluated_through is None else max(as_of, state.evaluated_through)
+    return TierDecision(state=replace(state, evaluated_through=through), changes=tuple(changes))
+
+
+def measure(activities: Iterable[TierActivity], what: str, after: date | None, through: date) -> int:
+    """Sum of ``what`` ("spend" fen or "points") over activities counted in (after, through]."""
+    total = 0
+    for act in activities:
+        if act.counts_on > through or (after is not None and act.counts_on <= after):
+            continue
+        total += act.spend_fen if what == "spend" else act.points
+    return total
+
+
+def window_after(state: MemberTierState, window: str, day: date) -> date | None:
+    """The exclusive lower bound of a cumulative window as of ``day`` (None: no bound)."""
+    if window == "calendar_year":
+        after: date | None = date(day.year - 1, 12, 31)
+    elif window == "rolling_12_months":
+        after = add_months(day, -12)  # (day − 12 months, day]
+    elif window == "since_tier_start":
+        after = state.tier_counter_after
+    elif window == "current_period":
+        after = _latest(state.period_start - ONE_DAY, state.tier_counter_after)
+    else:
+        after = None
+    return _latest(after, state.counter_after)
+
+
+def window_end(state: MemberTierState, window: str, day: date) -> date | None:
+    """When the window stops counting what is spent now (exclusive), if it does."""
+    if window == "calendar_year":
+        return date(day.year + 1, 1, 1)
+    if window == "current_period":
+        return state.period_end
+    return None
+
+
+def keep_after(state: MemberTierState) -> date:
+    """Keep measures count from the period start, excluding what belonged to the previous tier."""
+    return _latest(state.period_start - ONE_DAY, state.tier_counter_after)  # type: ignore[return-value]
+
+
+def reach_min(program: Program, tier: Tier, rule: CumulativeReach, linked: bool) -> int:
+    """The cumulative bar of ``rule``, replaced by the linked-card bar for linked groups."""
+    if linked and program.linked_cards is not None:
+        own = program.linked_cards.thresholds.get(tier.code)
+        if own is not None and own.reach_min is not None:
+            return own.reach_min
+    return rule.min
+
+
+def keep_min(program: Program, tier: Tier, linked: bool) -> int | None:
+    """The keep bar of ``tier`` (None: it has none), linked-card bar for linked groups."""
+    if tier.keep is None:
+        return None
+    if linked and program.linked_cards is not None:
+        own = program.linked_cards.thresholds.get(tier.code)
+        if own is not None and own.keep_min is not None:
+            return own.keep_min
+    return tier.keep.min
+
+
+def _latest(a: date | None, b: date | None) -> date | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return max(a, b)
+
+
+def _met_rule(
+    program: Program,
+    tier: Tier,
+    state: MemberTierState,
+    acts: Sequence[TierActivity],
+    day: date,
+    linked: bool,
+) -> tuple[Reason, date | None] | None:
+    """The first rule of ``tier`` met on ``day`` and the period end it gives; own-validity rules
+    win over a campaign grant, so a member who qualifies for real gets the full period."""
+    today = [a for a in acts if a.counts_on == day]
+    own_end = add_months(day, tier.validity_months) if tier.validity_months else None
+    if any(a.kind == UNLOCK and a.tier_code == tier.code for a in today):
+        return Reason("unlocked_by_top_up", {"tier": tier.code}), own_end
+    campaign: tuple[Reason, date | None] | None = None
+    for rule in tier.reach:
+        if isinstance(rule, CumulativeReach):
+            bar = reach_min(program, tier, rule, linked)
+            have = measure(acts, rule.measure, window_after(state, rule.window, day), day)
+            if have >= bar:
+                code = "reached_cumulative_spend" if rule.measure == "spend" else "reached_cumulative_points"
+                return Reason(code, {"tier": tier.code, "have": have, "required": bar, "window": rule.window}), own_end
+        elif isinstance(rule, SinglePurchaseReach):
+            hit = max((a.amount_fen for a in today if a.kind == PURCHASE), default=0)
+            if hit >= rule.min_fen:
+                return Reason(
+                    "reached_single_purchase", {"tier": tier.code, "amount_fen": hit, "required": rule.min_fen}
+                ), own_end
+        elif isinstance(rule, SingleTopUpReach):
+            hit = max((a.amount_fen for a in today if a.kind == TOP_UP), default=0)
+            if hit >= rule.min_fen:
+                return Reason(
+                    "reached_single_top_up", {"tier": tier.code, "amount_fen": hit, "required": rule.min_fen}
+                ), own_end
+        elif isinstance(rule, FeeReach):
+            paid = sum(a.amount_fen for a in today if a.kind == FEE and a.tier_code == tier.code)
+            if paid >= rule.fee_fen:
+                return Reason("paid_tier_fee", {"tier": tier.code, "fee_fen": rule.fee_fen}), own_end
+        elif isinstance(rule, HqGrantReach):
+            if any(a.kind == HQ_GRANT and a.tier_code == tier.code for a in today):
+                return Reason("hq_grant", {"tier": tier.code}), own_end
+        elif isinstance(rule, CampaignGrantReach):
+            if campaign is None and any(a.kind == CAMPAIGN_GRANT and a.tier_code == tier.code for a in today):
+                until = add_months(day, rule.validity_months)
+                campaign = (Reason("campaign_grant", {"tier": tier.code, "until": until.isoformat()}), until)
+    return campaign
+
+
+def _upgrade(
+    program: Program,
+    state: MemberTierState,
+    acts: Sequence[TierActivity],
+    day: date,
+    linked: bool,
+    changes: list[TierChange],
+) -> MemberTierState:
+    current = program.tier_index(state.tier_code)
+    for index in range(len(program.tiers) - 1, current, -1):
+        tier = program.tiers[index]
+        met = _met_rule(program, tier, state, acts, day, linked)
+        if met is None:
+            continue
+        reason, period_end = met
+        new_state = MemberTierState(
+            tier_code=tier.code,
+            since=day,
+            period_start=day,
+            period_end=period_end,
+            periods_below=0,
+            tier_counter_after=day,
+            counter_after=day if tier.reset_counter_on_change else state.counter_after,
+            evaluated_through=state.evaluated_through,
+        )
+        changes.append(TierChange(day, "upgrade", state.tier_code, tier.code, day, period_end, reason))
+        return new_state
+    return state
+
+
+def _close_periods(
+    program: Program,
+    state: MemberTierState,
+    acts: Sequence[TierActivity],
+    through: date,
+    linked: bool,
+    changes: list[TierChange],
+) -> MemberTierState:
+    # Each pass moves period_end forward by at least a month (or clears it), so this ends.
+    while state.period_end is not None and state.period_end <= through:
+        state = _close_period(program, state, acts, linked, changes)
+    return state
+
+
+def _close_period(
+    program: Program,
+    state: MemberTierState,
+    acts: Sequence[TierActivity],
+    linked: bool,
+    changes: list[TierChange],
+) -> MemberTierState:
+    end = state.period_end
+    assert end is not None
+    tier = program.tier(state.tier_code)
+    after, last_day = keep_after(state), end - ONE_DAY
+    bar = keep_min(program, tier, linked)
+    have = measure(acts, tier.keep.measure, after, last_day) if tier.keep else 0
+    new_end = add_months(end, tier.validity_months) if tier.validity_months else None
+    params = {"tier": tier.code, "have": have, "required": bar, "measure": tier.keep.measure if tier.keep else None}
+    if bar is not None and have >= bar:
+        changes.append(TierChange(end, "renew", tier.code, tier.code, end, new_end, Reason("keep_met", params)))
+        return replace(state, period_start=end, period_end=new_end, periods_below=0)
+    if (
+        bar is not None
+        and tier.downgrade.mode == "after_consecutive_periods"
+        and state.periods_below + 1 < tier.downgrade.periods
+    ):
+        below = state.periods_below + 1
+        reason = Reason(
+            "kept_below_threshold", {**params, "periods_below": below, "periods_allowed": tier.downgrade.periods}
+        )
+        changes.append(TierChange(end, "grace", tier.code, tier.code, end, new_end, reason))
+        return replace(state, period_start=end, period_end=new_end, periods_below=below)
+
+    landing = program.base_tier
+    for lower in reversed(program.tiers[1 : program.tier_index(tier.code)]):
+        if _can_land(program, lower, state, acts, after, last_day, linked):
+            landing = lower
+            break
+    landing_end = add_months(end, landing.validity_months) if landing.validity_months else None
+    reason_code = "keep_not_met" if bar is not None else "validity_ended"
+    changes.append(
+        TierChange(
+            end,
+            "downgrade",
+            tier.code,
+            landing.code,
+            end,
+            landing_end,
+            Reason(reason_code, {**params, "landed": landing.code}),
+        )
+    )
+    return MemberTierState(
+        tier_code=landing.code,
+        since=end,
+        period_start=end,
+        period_end=landing_end,
+        periods_below=0,
+        tier_counter_after=last_day,
+        counter_after=last_day if landing.reset_counter_on_change else state.counter_after,
+        evaluated_through=state.evaluated_through,
+    )
+
+
+def _can_land(
+    program: Program,
+    tier: Tier,
+    state: MemberTierState,
+    acts: Sequence[TierActivity],
+    after: date,
+    last_day: date,
+    linked: bool,
+) -> bool:
+    bar = keep_min(program, tier, linked)
+    if tier.keep is not None and bar is not None:
+        return measure(acts, tier.keep.measure, after, last_day) >= bar
+    for rule in tier.reach:
+        if isinstance(rule, CumulativeReach):
+            window_start = window_after(state, rule.window, last_day)
+            if measure(acts, rule.measure, window_start, last_day) >= reach_min(program, tier, rule, linked):
+                return True
+    return False

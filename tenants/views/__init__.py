@@ -1,0 +1,17 @@
+"""Tenant screens, all under `/t/<slug>/`: one parent blueprint, one child blueprint per screen group."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+
+def register(app) -> None:
+    from saas.auth import bp as auth_bp
+    from tenants.views import dashboard, staff, stores
+
+    parent = Blueprint("tenant", __name__, url_prefix="/t/<slug>")
+    parent.register_blueprint(auth_bp)
+    parent.register_blueprint(dashboard.bp)
+    parent.register_blueprint(staff.bp)
+    parent.register_blueprint(stores.bp)
+    app.register_blueprint(parent)

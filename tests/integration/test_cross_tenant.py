@@ -1,0 +1,71 @@
+"""SPEC §17.10: staff of tenant A who type tenant B's ids into any URL get "not found", never a hint."""
+
+import re
+
+from saas.extensions import db
+from saas.models import Invitation, StaffUser
+from saas.staff import invite_staff
+from tenants.models import Store
+from tenants.scoping import tenant_context
+from tests.conftest import csrf_from
+from tests.factories import make_staff
+
+
+def without_tokens(html: str) -> str:
+    """The page minus what differs per request anyway (CSRF tokens, the path echoed in the language form)."""
+    return re.sub(r'(csrf_token" value="|"X-CSRFToken": "|name="next" value=")[^"]+', "", html)
+
+
+def ids_of_tenant_b(tenant_b) -> dict[str, str]:
+    """One real id of tenant B for every URL argument name the app uses."""
+    with tenant_context(tenant_b):
+        owner = db.session.query(StaffUser).filter_by(role="owner").one()
+        store = db.session.query(Store).first()
+        issued = invite_staff(owner, name="B clerk", email="bclerk@example.com", role="clerk", store_id=store.id,
+                              region_id=None)
+        assert db.session.query(Invitation).count() == 1
+        return {"staff_id": str(issued.user.id), "store_id": str(store.id), "token": issued.token}
+
+
+def tenant_rules(app):
+    return [r for r in app.url_map.iter_rules() if "slug" in r.arguments and r.arguments - {"slug"}]
+
+
+def test_every_tenant_url_with_an_id_answers_404_for_another_tenants_ids(app, client, tenant_a, tenant_b, login_as):
+    b_ids = ids_of_tenant_b(tenant_b)
+    login_as("owner")
+    token = csrf_from(client.get("/t/tenant-a/").get_data(as_text=True))
+    rules = tenant_rules(app)
+    assert len(rules) >= 4
+    unknown = {arg for r in rules for arg in r.arguments - {"slug"}} - set(b_ids)
+    assert unknown == set(), f"add an id of tenant B for {unknown} to this test"
+    checked = []
+    for rule in rules:
+        path = rule.build({"slug": "tenant-a", **{k: b_ids[k] for k in rule.arguments - {"slug"}}})[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(path, method=method, data={"csrf_token": token}, headers={"X-CSRFToken": token})
+            assert response.status_code == 404, f"{method} {path}: {response.status_code}"
+            checked.append(f"{method} {rule.rule}")
+    # The other tenant's records are untouched.
+    with tenant_context(tenant_b):
+        db.session.expire_all()
+        assert db.session.get(StaffUser, (tenant_b.id, int(b_ids["staff_id"]))).active is True
+    assert len(checked) >= len(rules)
+
+
+def test_the_404_for_another_tenants_id_is_the_same_page_as_for_a_missing_id(client, tenant_a, tenant_b, login_as):
+    b_ids = ids_of_tenant_b(tenant_b)
+    login_as("owner")
+    foreign = client.get(f"/t/tenant-a/staff/{b_ids['staff_id']}")
+    missing = client.get("/t/tenant-a/staff/999999999")
+    assert foreign.status_code == missing.status_code == 404
+    assert without_tokens(foreign.get_data(as_text=True)) == without_tokens(missing.get_data(as_text=True))
+
+
+def test_a_store_manager_does_not_see_another_stores_staff(client, tenant_a, login_as):
+    manager = login_as("store_manager")
+    with tenant_context(tenant_a):
+        other_store = db.session.query(Store).filter(Store.id != manager.store_id).first()
+    elsewhere = make_staff(tenant_a, "clerk", store=other_store)
+    assert client.get(f"/t/tenant-a/staff/{elsewhere.id}").status_code == 404
+    assert elsewhere.email not in client.get("/t/tenant-a/staff").get_data(as_text=True)
