@@ -53,6 +53,8 @@ class Tenant(db.Model):
     timezone: Mapped[str] = mapped_column(String(40), default="Asia/Shanghai")
     # One owner account per e-mail address across the platform, so sign-up can say "taken".
     owner_email: Mapped[str] = mapped_column(String(254), unique=True)
+    # Operational settings (not loyalty rules), e.g. {"backdate_days": 7}; see saas/settings.py.
+    settings: Mapped[dict] = mapped_column(JsonDoc, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 
 from saas.extensions import db
@@ -22,12 +23,15 @@ def password_hash() -> str:
     return _HASH["h"]
 
 
-def make_tenant(slug: str | None = None, vertical: str = "clothing", language: str = "zh_CN") -> Tenant:
-    """A tenant as sign-up makes it, plus a region and a second store. Commits."""
+def make_tenant(slug: str | None = None, vertical: str = "clothing", language: str = "zh_CN",
+                program_from: dt.date | None = None) -> Tenant:
+    """A tenant as sign-up makes it (program in force from `program_from`, default today), plus a region
+    and a second store. Commits."""
     n = next(_seq)
     slug = slug or f"shop-{n}"
     result = create_tenant(business_name=f"Shop {n}", slug=slug, vertical=vertical, owner_name="Owner",
-                           email=f"owner@{slug}.example.com", password=PASSWORD, language=language)
+                           email=f"owner@{slug}.example.com", password=PASSWORD, language=language,
+                           today=program_from)
     with tenant_context(result.tenant):
         region = Region(name=f"Region {n}")
         db.session.add(region)

@@ -45,3 +45,10 @@ def test_the_template_is_up_to_date_with_the_code():
         with open(out.name, "rb") as fh:
             current = {m.id for m in read_po(fh) if m.id}
     assert current - template_ids() == set(), "run `make messages` and translate the new strings"
+
+
+def test_every_domain_error_code_has_a_message():
+    from tenants.domain.errors import ERROR_CODES
+    from tenants.services.errors import MESSAGES
+
+    assert ERROR_CODES - set(MESSAGES) == set()

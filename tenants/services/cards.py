@@ -1,0 +1,161 @@
+"""Cards: PIN checks with lockout, loss (挂失), replacement (补卡), exchange (换卡), closing (退卡)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from saas.extensions import db
+from saas.passwords import hash_password, verify_password
+from tenants.domain import cards as dcards
+from tenants.domain import stored_value as dsv
+from tenants.domain.errors import DomainError
+from tenants.models import Card, Member
+from tenants.services import ledger
+from tenants.services.errors import ServiceError
+from tenants.services.programs_in_force import require_program
+
+MAX_PIN_FAILURES = 5
+LIVE = (dcards.ACTIVE,)
+
+
+def _domain_card(card: Card) -> dcards.Card:
+    return dcards.Card(number=card.number, member_id=str(card.member_id), card_type=card.card_type,
+                       status=card.status, issued_on=card.issued_on, valid_until=card.valid_until,
+                       blocked_at=card.blocked_at,
+                       replaced_by=str(card.replaced_by_id) if card.replaced_by_id else None)
+
+
+def _save(card: Card, state: dcards.Card) -> None:
+    card.status, card.blocked_at, card.valid_until = state.status, state.blocked_at, state.valid_until
+
+
+def member_cards(member_id: int) -> list[Card]:
+    return list(db.session.scalars(select(Card).where(Card.member_id == member_id).order_by(Card.issued_on, Card.id)))
+
+
+def primary_card_type(member: Member) -> str | None:
+    for card in member_cards(member.id):
+        if card.status == dcards.ACTIVE:
+            return card.card_type
+    return None
+
+
+def card_by_number(number: str) -> Card:
+    card = db.session.execute(select(Card).where(Card.number == number.strip())).scalar_one_or_none()
+    if card is None:
+        raise ServiceError("not_found")
+    return card
+
+
+def check_card(card: Card, at: dt.datetime) -> None:
+    """A card presented at the counter: refused when lost (from the report on), replaced, closed or expired."""
+    try:
+        dcards.check_card_usable(_domain_card(card), at)
+    except DomainError as err:
+        raise ServiceError.from_domain(err) from err
+
+
+def verify_pin(member_id: int, pin: str | None) -> bool:
+    """Check a card PIN before an operation that needs it; one commit of its own.
+
+    Wrong PINs are counted (and kept even though the operation is then refused); after
+    MAX_PIN_FAILURES the PIN is locked until a manager resets it. ServiceError pin_invalid /
+    pin_locked; False when the member has no PIN at all (the caller may use phone confirmation).
+    """
+    cards = [c for c in member_cards(member_id) if c.status == dcards.ACTIVE and c.pin_hash]
+    if not cards:
+        return False
+    if any(c.pin_failures >= MAX_PIN_FAILURES for c in cards):
+        raise ServiceError("pin_locked")
+    ok = bool(pin) and any(verify_password(c.pin_hash, pin) for c in cards)
+    for c in cards:
+        c.pin_failures = 0 if ok else c.pin_failures + 1
+    db.session.commit()
+    if not ok:
+        raise ServiceError("pin_locked" if cards[0].pin_failures >= MAX_PIN_FAILURES else "pin_invalid")
+    return True
+
+
+def set_pin(card: Card, pin: str) -> None:
+    if not (pin.isdigit() and 4 <= len(pin) <= 8):
+        raise ServiceError("validation_failed", fields={"pin": "4 to 8 digits"})
+    card.pin_hash = hash_password(pin)
+    card.pin_failures = 0
+
+
+def report_lost(card: Card, at: dt.datetime) -> Card:
+    """挂失: blocked from `at` on (sales timed earlier still pass)."""
+    ledger.lock_member(card.member_id)
+    try:
+        _save(card, dcards.report_lost(_domain_card(card), at))
+    except DomainError as err:
+        raise ServiceError.from_domain(err) from err
+    return card
+
+
+def replace_lost_card(card: Card, on: dt.date, new_number: str | None = None, staff_id: int | None = None) -> Card:
+    """补卡: after the program's delay, for its fee; tier, points and balance stay with the member."""
+    from tenants.services.members import new_card_number
+
+    ledger.lock_member(card.member_id)
+    _version, program = require_program(on)
+    try:
+        swap = dcards.replace_card(program, _domain_card(card), new_number or new_card_number(), on)
+    except DomainError as err:
+        raise ServiceError.from_domain(err) from err
+    return _swap(card, swap, staff_id)
+
+
+def exchange_card(card: Card, on: dt.date, new_number: str | None = None, staff_id: int | None = None) -> Card:
+    """换卡: a damaged card swapped for a new number."""
+    from tenants.services.members import new_card_number
+
+    ledger.lock_member(card.member_id)
+    _version, program = require_program(on)
+    try:
+        swap = dcards.exchange_card(program, _domain_card(card), new_number or new_card_number(), on)
+    except DomainError as err:
+        raise ServiceError.from_domain(err) from err
+    return _swap(card, swap, staff_id)
+
+
+def _swap(card: Card, swap: dcards.CardSwap, staff_id: int | None) -> Card:
+    new = Card(member_id=card.member_id, number=swap.new.number, kind=card.kind, card_type=swap.new.card_type,
+               status=swap.new.status, issued_on=swap.new.issued_on, valid_until=swap.new.valid_until,
+               pin_hash=card.pin_hash, fee_fen=swap.fee_fen, sold_by=staff_id, store_id=card.store_id)
+    db.session.add(new)
+    db.session.flush()
+    _save(card, swap.old)
+    card.replaced_by_id = new.id
+    return new
+
+
+def close_card(card: Card, at: dt.datetime, *, pin_verified: bool, identity_verified: bool,
+               staff_id: int | None = None) -> dict:
+    """退卡: with the PIN (`verify_pin` first) and identity checked, close the membership's cards and
+    refund the stored value per the program; a closed card is never reissued."""
+    member = ledger.lock_member(card.member_id)
+    on = at.date()
+    version, program = require_program(on)
+    pin_ok = pin_verified
+    try:
+        closed = dcards.close_card(_domain_card(card), at, pin_verified=pin_ok, identity_verified=identity_verified)
+        sv_rows = ledger.load_sv_lots(member.id)
+        refund = None
+        if member.stored_value_fen:
+            refund = dsv.refund_on_close(program, ledger.sv_domain_lots(sv_rows), on, pin_verified=pin_ok,
+                                         identity_verified=identity_verified)
+    except DomainError as err:
+        raise ServiceError.from_domain(err) from err
+    if refund is not None:
+        ledger.apply_stored_value(member, sv_rows, refund.movement, version=version.version, staff_id=staff_id,
+                                  reason="card closed")
+    _save(card, closed)
+    for other in member_cards(member.id):
+        if other.id != card.id and other.status in (dcards.ACTIVE, dcards.LOST):
+            _save(other, dcards.close_card(_domain_card(other), at, pin_verified=True, identity_verified=True))
+    member.status = "closed"
+    return {"card": card.number, "status": card.status,
+            "refund_fen": refund.refund_fen if refund else 0, "forfeited_fen": refund.forfeited_fen if refund else 0}

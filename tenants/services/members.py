@@ -1,0 +1,231 @@
+"""Members: enrol, update, find; the summary the counter and the API show."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from saas.extensions import db
+from saas.passwords import hash_password
+from tenants.domain import points as dpoints
+from tenants.domain.cards import issue_card
+from tenants.domain.enrolment import EnrolmentFacts, check_enrolment
+from tenants.domain.errors import DomainError
+from tenants.domain.stored_value import balance as sv_balance
+from tenants.models import Card, Member, TierAccount
+from tenants.services import ledger
+from tenants.services.errors import ServiceError
+from tenants.services.programs_in_force import require_program
+from tenants.services.tiers import new_account
+
+PHONE_RE = re.compile(r"^\d{6,15}$")
+EDITABLE = ("name", "email", "gender", "birthday", "id_birthday", "id_doc_type", "id_doc_number", "address",
+            "profile", "notes", "tags", "marketing_consent", "responsible_staff_id")
+
+
+def normalize_phone(raw: str | None) -> str | None:
+    """Digits only; a mainland number loses its +86. None when empty; ServiceError when not a phone."""
+    if raw is None or not str(raw).strip():
+        return None
+    digits = re.sub(r"[\s\-()+]", "", str(raw))
+    if digits.startswith("0086"):
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    if not PHONE_RE.match(digits):
+        raise ServiceError("validation_failed", fields={"phone": "invalid phone number"})
+    return digits
+
+
+def normalize_email(raw: str | None) -> str | None:
+    if raw is None or not str(raw).strip():
+        return None
+    email = str(raw).strip().lower()
+    if "@" not in email or len(email) > 254 or " " in email:
+        raise ServiceError("validation_failed", fields={"email": "invalid e-mail"})
+    return email
+
+
+def _luhn_digit(digits: str) -> str:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        n = int(ch)
+        if i % 2 == 0:
+            n *= 2
+            n = n - 9 if n > 9 else n
+        total += n
+    return str((10 - total % 10) % 10)
+
+
+def new_card_number() -> str:
+    """A 12-digit number with a check digit (typed at counters, printed on cards, in the QR)."""
+    body = "8" + f"{secrets.randbelow(10**10):010d}"
+    return body + _luhn_digit(body)
+
+
+def enroll_member(*, business_at: dt.datetime, name: str = "", phone: str | None = None, email: str | None = None,
+                  birthday: dt.date | None = None, gender: str | None = None, store_id: int | None = None,
+                  staff_id: int | None = None, referrer_id: int | None = None, marketing_consent: bool = False,
+                  source: str = "counter", card_type: str | None = None, physical_card_number: str | None = None,
+                  pin: str | None = None, real_name_verified: bool = False, id_doc_type: str | None = None,
+                  id_doc_number: str | None = None, purchase_fen: int = 0, card_fee_paid_fen: int = 0,
+                  top_up_fen: int = 0, gift_card_activated: bool = False, store_opened_on: dt.date | None = None,
+                  profile: dict | None = None) -> Member:
+    """Enrol a member under the program's conditions (any one suffices); give the virtual card.
+
+    Duplicate phone or e-mail: ServiceError duplicate_phone / duplicate_email. The caller commits.
+    """
+    on = business_at.date()
+    version, program = require_program(on)
+    phone, email = normalize_phone(phone), normalize_email(email)
+    facts = EnrolmentFacts(on=on, phone=phone, email=email, real_name_verified=real_name_verified,
+                           single_purchase_fen=purchase_fen,
+                           purchases=((on, purchase_fen),) if purchase_fen else (), card_type=card_type,
+                           card_fee_paid_fen=card_fee_paid_fen, top_up_fen=top_up_fen,
+                           gift_card_activated=gift_card_activated, store_opened_on=store_opened_on)
+    try:
+        decision = check_enrolment(program, facts)
+        program.card_type(card_type)
+    except DomainError as err:
+        raise ServiceError.from_domain(err) from err
+    if phone and db.session.scalar(select(func.count()).where(Member.phone == phone)):
+        raise ServiceError("duplicate_phone", fields={"phone": "taken"})
+    if email and db.session.scalar(select(func.count()).where(Member.email == email)):
+        raise ServiceError("duplicate_email", fields={"email": "taken"})
+    if referrer_id is not None and db.session.get(Member, (_tenant_id(), referrer_id)) is None:
+        raise ServiceError("validation_failed", fields={"referrer_id": "unknown member"})
+    account = new_account(program, version.version, on)
+    db.session.flush()
+    member = Member(name=(name or "").strip()[:80], phone=phone, phone_last4=phone[-4:] if phone else None,
+                    email=email, birthday=birthday, gender=gender, enrolled_store_id=store_id, enrolled_by=staff_id,
+                    responsible_staff_id=staff_id, referrer_id=referrer_id, marketing_consent=marketing_consent,
+                    source=source, joined_on=on, tier_account_id=account.id, real_name_verified=real_name_verified,
+                    id_doc_type=id_doc_type, id_doc_number=id_doc_number, profile=profile or {})
+    db.session.add(member)
+    db.session.flush()
+    virtual = issue_card(program, new_card_number(), str(member.id), on, card_type)
+    db.session.add(Card(member_id=member.id, number=virtual.number, kind="virtual", card_type=virtual.card_type,
+                        status=virtual.status, issued_on=on, valid_until=virtual.valid_until, store_id=store_id,
+                        pin_hash=hash_password(pin) if pin else None))
+    if physical_card_number:
+        physical = issue_card(program, physical_card_number.strip(), str(member.id), on, card_type)
+        db.session.add(Card(member_id=member.id, number=physical.number, kind="physical",
+                            card_type=physical.card_type, status=physical.status, issued_on=on,
+                            valid_until=physical.valid_until, fee_fen=decision.card_fee_fen, sold_by=staff_id,
+                            store_id=store_id, pin_hash=hash_password(pin) if pin else None))
+    if referrer_id is not None and program.earning.referral_points:
+        referrer = ledger.lock_member(referrer_id)
+        rows = ledger.load_points_lots(referrer.id)
+        movement = dpoints.bonus_lot(program, ledger.new_lot_id(), program.earning.referral_points, on,
+                                     ref=f"referral:{member.id}")
+        ledger.apply_points(referrer, rows, movement.lots, movement.entries, version=version.version,
+                            staff_id=staff_id, source="referral", reason="referral")
+    try:
+        db.session.flush()
+    except IntegrityError as err:  # a concurrent twin took the phone or the card number
+        db.session.rollback()
+        raise ServiceError("duplicate_phone", fields={"phone": "taken"}) from err
+    return member
+
+
+def _tenant_id() -> int:
+    from tenants.scoping import current_tenant_id
+
+    return current_tenant_id()
+
+
+def get_member(member_id: int) -> Member:
+    member = db.session.get(Member, (_tenant_id(), member_id))
+    if member is None:
+        raise ServiceError("not_found")
+    return member
+
+
+def find_by_phone(phone: str) -> Member | None:
+    try:
+        phone = normalize_phone(phone)
+    except ServiceError:
+        return None
+    return db.session.execute(select(Member).where(Member.phone == phone)).scalar_one_or_none() if phone else None
+
+
+def find_by_card(number: str) -> tuple[Member, Card] | None:
+    card = db.session.execute(select(Card).where(Card.number == number.strip())).scalar_one_or_none()
+    if card is None:
+        return None
+    return get_member(card.member_id), card
+
+
+def search_members(q: str, limit: int = 10) -> list[Member]:
+    """Counter search: full phone, last 4 digits, card number (scanners type like keyboards), or name."""
+    q = (q or "").strip()
+    if not q:
+        return []
+    digits = re.sub(r"\D", "", q)
+    if digits and digits == q.replace(" ", "").replace("-", "").lstrip("+"):
+        if len(digits) == 4:
+            query = select(Member).where(Member.phone_last4 == digits)
+        else:
+            by_card = select(Card.member_id).where(Card.number == digits)
+            try:
+                phone = normalize_phone(digits)
+            except ServiceError:
+                phone = None
+            query = select(Member).where(or_(Member.id.in_(by_card), Member.phone == phone))
+    else:
+        query = select(Member).where(func.lower(Member.name).like(f"%{q.lower()}%"))
+    return list(db.session.scalars(query.order_by(Member.name, Member.id).limit(limit)))
+
+
+def update_member(member: Member, changes: dict) -> Member:
+    for key in changes:
+        if key not in EDITABLE and key != "phone":
+            raise ServiceError("validation_failed", fields={key: "not editable"})
+    if "phone" in changes:
+        phone = normalize_phone(changes["phone"])
+        if phone != member.phone and phone and db.session.scalar(
+                select(func.count()).where(Member.phone == phone, Member.id != member.id)):
+            raise ServiceError("duplicate_phone", fields={"phone": "taken"})
+        member.phone, member.phone_last4 = phone, phone[-4:] if phone else None
+    if "email" in changes:
+        email = normalize_email(changes["email"])
+        if email and db.session.scalar(select(func.count()).where(Member.email == email, Member.id != member.id)):
+            raise ServiceError("duplicate_email", fields={"email": "taken"})
+        changes = {**changes, "email": email}
+    for key in EDITABLE:
+        if key in changes:
+            setattr(member, key, changes[key])
+    return member
+
+
+def member_json(member: Member, as_of: dt.date, soon_days: int = 30) -> dict:
+    """The member as the API and the counter show it: identity, tier, balances (as of a date)."""
+    account = db.session.get(TierAccount, (member.tenant_id, member.tier_account_id))
+    points = ledger.points_summary(member.id, as_of, as_of + dt.timedelta(days=soon_days))
+    sv = sv_balance(ledger.sv_domain_lots(ledger.load_sv_lots(member.id)), as_of)
+    cards = db.session.scalars(select(Card).where(Card.member_id == member.id).order_by(Card.issued_on, Card.id))
+    return {
+        "id": str(member.id),
+        "name": member.name,
+        "phone": member.phone,
+        "email": member.email,
+        "birthday": member.birthday.isoformat() if member.birthday else None,
+        "gender": member.gender,
+        "status": member.status,
+        "joined_on": member.joined_on.isoformat(),
+        "marketing_consent": member.marketing_consent,
+        "enrolled_store_id": str(member.enrolled_store_id) if member.enrolled_store_id else None,
+        "responsible_staff_id": str(member.responsible_staff_id) if member.responsible_staff_id else None,
+        "tier": {"code": account.tier_code, "since": account.since.isoformat(),
+                 "period_end": account.period_end.isoformat() if account.period_end else None,
+                 "linked": account.kind},
+        "points": {**points, "balance": member.points_balance},
+        "stored_value": {"balance_fen": member.stored_value_fen, "usable_fen": sv.usable_fen,
+                         "principal_fen": sv.principal_fen, "bonus_fen": sv.bonus_fen},
+        "cards": [{"number": c.number, "kind": c.kind, "status": c.status, "card_type": c.card_type,
+                   "valid_until": c.valid_until.isoformat() if c.valid_until else None} for c in cards],
+    }

@@ -1,0 +1,111 @@
+"""Points outside purchases: redemptions (catalogue, threshold rewards, stepped rates, nights) and
+manual adjustments with a reason. Redemption never changes the tier (no tier activity is written)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, update
+
+from saas.extensions import db
+from tenants.domain import points as dpoints
+from tenants.domain import redemption as dred
+from tenants.domain.errors import DomainError
+from tenants.models import Redemption, RewardStock, Store
+from tenants.services import ledger
+from tenants.services.errors import ServiceError
+from tenants.services.programs_in_force import require_program
+from tenants.services.tiers import evaluate_member
+
+KINDS = ("catalogue", "threshold", "stepped", "nights")
+
+
+def _code_of(store_id: int | None) -> str | None:
+    if store_id is None:
+        return None
+    from tenants.scoping import current_tenant_id
+
+    store = db.session.get(Store, (current_tenant_id(), store_id))
+    if store is None:
+        raise ServiceError("validation_failed", fields={"store_id": "unknown store"})
+    return store.code
+
+
+def redeem(*, member_id: int, kind: str, business_at: dt.datetime, code: str = "", quantity: int = 1,
+           points: int = 0, nights: int = 0, store_id: int | None = None, staff_id: int | None = None) -> dict:
+    """Exchange available points for a reward; stock of catalogue items goes down in the same commit."""
+    if kind not in KINDS:
+        raise ServiceError("validation_failed", fields={"kind": f"one of {', '.join(KINDS)}"})
+    on = business_at.date()
+    member = ledger.lock_member(member_id)
+    if member.status != "active":
+        raise ServiceError("member_closed")
+    evaluate_member(member, on)
+    version, program = require_program(on)
+    rows = ledger.load_points_lots(member.id)
+    lots = ledger.domain_lots(rows)
+    available = dpoints.balance(lots, on).available
+    store, issuing = _code_of(store_id), _code_of(member.enrolled_store_id)
+    stock_row = None
+    try:
+        if kind == "catalogue":
+            stock_row = db.session.execute(select(RewardStock).where(RewardStock.item_code == code)
+                                           .with_for_update()).scalar_one_or_none()
+            result = dred.redeem_catalogue_item(program, code, available, stock_row.stock if stock_row else 0, on,
+                                                quantity, store, issuing)
+        elif kind == "threshold":
+            result = dred.redeem_threshold_reward(program, code, available, on, quantity or None, store, issuing)
+        elif kind == "stepped":
+            result = dred.redeem_stepped(program, points, available, on, store, issuing)
+        else:
+            result = dred.redeem_nights(program, nights or quantity, available, on, store, issuing)
+        row = Redemption(member_id=member.id, store_id=store_id, staff_id=staff_id, business_date=on, kind=kind,
+                         code=result.code or code, quantity=result.quantity, points=result.points,
+                         value_fen=result.value_fen, voucher_fen=result.voucher_fen,
+                         gift=(result.gift.text("zh_CN") if result.gift else "")[:200],
+                         program_version=version.version)
+        db.session.add(row)
+        db.session.flush()
+        spent = dpoints.spend_points(lots, result.points, on, ref=f"redemption:{row.id}")
+    except DomainError as err:
+        raise ServiceError.from_domain(err) from err
+    if stock_row is not None:
+        # Conditional update: never below zero even if two redemptions race past the lock.
+        done = db.session.execute(update(RewardStock).where(RewardStock.id == stock_row.id,
+                                                            RewardStock.stock >= result.quantity)
+                                  .values(stock=RewardStock.stock - result.quantity))
+        if done.rowcount != 1:
+            raise ServiceError("out_of_stock")
+    ledger.apply_points(member, rows, spent.lots, spent.entries, version=version.version, staff_id=staff_id,
+                        reason=f"{kind}:{result.code or code}")
+    return {
+        "id": str(row.id), "member_id": str(member.id), "kind": kind, "code": row.code, "quantity": row.quantity,
+        "points": row.points, "value_fen": row.value_fen, "voucher_fen": row.voucher_fen,
+        "gift": {"zh_CN": result.gift.zh_CN, "en": result.gift.en} if result.gift else None,
+        "business_date": on.isoformat(),
+        "balances": {"points_balance": member.points_balance,
+                     "points_available": available - result.points},
+    }
+
+
+def adjust_points(*, member_id: int, delta: int, reason: str, business_at: dt.datetime,
+                  staff_id: int | None = None, approved_by: int | None = None) -> dict:
+    """A manual adjustment with a reason (and approver). Never below zero; never counts for tiers."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServiceError("validation_failed", fields={"reason": "a reason is required"})
+    if delta == 0:
+        raise ServiceError("invalid_amount")
+    on = business_at.date()
+    member = ledger.lock_member(member_id)
+    evaluate_member(member, on)
+    version, program = require_program(on)
+    rows = ledger.load_points_lots(member.id)
+    try:
+        movement = dpoints.adjust_points(program, ledger.domain_lots(rows), delta, on, ledger.new_lot_id(), reason,
+                                         ref="adjust")
+    except DomainError as err:
+        raise ServiceError.from_domain(err) from err
+    ledger.apply_points(member, rows, movement.lots, movement.entries, version=version.version, staff_id=staff_id,
+                        approved_by=approved_by, source="adjust", reason=reason)
+    return {"member_id": str(member.id), "delta": delta, "reason": reason, "points_balance": member.points_balance}

@@ -1,0 +1,203 @@
+"""Tier accounts, evaluation "as of" a date, explanations, linked cards.
+
+Evaluation of a member as of a business date follows SPEC §19.1's same-day order: tier period
+end first, then points expiry, then pending releases; the day's operations come after (callers
+run `evaluate_member` before applying an operation).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from sqlalchemy import select
+
+from saas.extensions import db
+from tenants.domain import points as dpoints
+from tenants.domain import stored_value as dsv
+from tenants.domain.explain import explain_tier
+from tenants.domain.program import Program
+from tenants.domain.tiers import MemberTierState, TierActivity, evaluate_tier, initial_tier_state
+from tenants.models import Member, PointsLot, TierAccount, TierActivityRow, TierChangeRow
+from tenants.services import ledger
+from tenants.services.errors import ServiceError
+from tenants.services.programs_in_force import require_program
+
+ONE_DAY = dt.timedelta(days=1)
+
+
+def new_account(program: Program, version: int, joined_on: dt.date) -> TierAccount:
+    state = initial_tier_state(program, joined_on)
+    account = TierAccount(kind="single", program_version=version, tier_code=state.tier_code, since=state.since,
+                          period_start=state.period_start)
+    db.session.add(account)
+    return account
+
+
+def state_of(account: TierAccount) -> MemberTierState:
+    return MemberTierState(
+        tier_code=account.tier_code, since=account.since, period_start=account.period_start,
+        period_end=account.period_end, periods_below=account.periods_below,
+        tier_counter_after=account.tier_counter_after, counter_after=account.counter_after,
+        evaluated_through=account.evaluated_through,
+    )
+
+
+def _save_state(account: TierAccount, state: MemberTierState) -> None:
+    for field in dataclasses.fields(MemberTierState):
+        setattr(account, field.name, getattr(state, field.name))
+
+
+def account_activities(account_id: int) -> list[TierActivity]:
+    """What counts for an account's tier: the activities of every member linked to it."""
+    members = select(Member.id).where(Member.tier_account_id == account_id)
+    rows = db.session.scalars(
+        select(TierActivityRow).where(TierActivityRow.member_id.in_(members)).order_by(TierActivityRow.counts_on)
+    )
+    return [TierActivity(kind=r.kind, counts_on=r.counts_on, spend_fen=r.spend_fen, points=r.points,
+                         amount_fen=r.amount_fen, tier_code=r.tier_code, ref=r.ref) for r in rows]
+
+
+def add_activity(member: Member, account: TierAccount, activity: TierActivity) -> None:
+    """Record something that counts for tiers. A late one (offline sync) rewinds the evaluation so
+    the days it touches are replayed."""
+    db.session.add(TierActivityRow(member_id=member.id, kind=activity.kind, counts_on=activity.counts_on,
+                                   spend_fen=activity.spend_fen, points=activity.points,
+                                   amount_fen=activity.amount_fen, tier_code=activity.tier_code,
+                                   ref=activity.ref[:60]))
+    if account.evaluated_through is not None and activity.counts_on <= account.evaluated_through:
+        account.evaluated_through = max(activity.counts_on - ONE_DAY, account.since - ONE_DAY)
+
+
+def evaluate_account(account: TierAccount, as_of: dt.date, member_id: int | None = None,
+                     extra: list[TierActivity] | None = None) -> list[TierChangeRow]:
+    """Bring the account's tier up to `as_of`; persist the new state and each change with its reason."""
+    version, program = require_program(as_of)
+    activities = account_activities(account.id) + list(extra or [])
+    decision = evaluate_tier(program, state_of(account), activities, as_of, linked=account.kind != "single")
+    _save_state(account, decision.state)
+    rows = []
+    for change in decision.changes:
+        row = TierChangeRow(
+            tier_account_id=account.id, member_id=member_id, changed_on=change.on, action=change.action,
+            from_tier=change.from_tier, to_tier=change.to_tier, period_start=change.period_start,
+            period_end=change.period_end, reason_code=change.reason.code,
+            reason_params=_plain(change.reason.params),
+            program_version=version.version,
+        )
+        db.session.add(row)
+        rows.append(row)
+    if decision.changes:
+        account.program_version = version.version
+    return rows
+
+
+def evaluate_member(member: Member, as_of: dt.date) -> dict:
+    """Tier period ends, points expiry, pending releases and stored-value expiry up to `as_of`.
+
+    The member must be locked by the caller (`ledger.lock_member`). Returns what changed.
+    """
+    account = db.session.get(TierAccount, (member.tenant_id, member.tier_account_id))
+    changes = evaluate_account(account, as_of, member.id)
+    version, _program = require_program(as_of)
+    rows = ledger.load_points_lots(member.id)
+    lots = ledger.domain_lots(rows)
+    expired = dpoints.expire_points(lots, as_of, ref="expiry")
+    if expired.entries:
+        ledger.apply_points(member, rows, expired.lots, expired.entries, version=version.version,
+                            reason="expired")
+    released = 0
+    pending_rows = db.session.scalars(
+        select(PointsLot).where(PointsLot.member_id == member.id, PointsLot.released.is_(False),
+                                PointsLot.available_on <= as_of)
+    )
+    for row in pending_rows:
+        entries = dpoints.release_pending([ledger._lot_to_domain(row)], row.available_on)
+        row.released = True
+        if entries:
+            ledger.apply_points(member, rows, [], entries, version=version.version)
+            released += sum(e.moved for e in entries)
+    sv_rows = ledger.load_sv_lots(member.id)
+    sv_expired = dsv.expire_stored_value(ledger.sv_domain_lots(sv_rows), as_of, ref="expiry")
+    if sv_expired.entries:
+        ledger.apply_stored_value(member, sv_rows, sv_expired, version=version.version, reason="expired")
+    return {
+        "tier_changes": [change_json(c) for c in changes],
+        "points_expired": -sum(e.points for e in expired.entries),
+        "points_released": released,
+        "stored_value_expired_fen": -sum(e.amount_fen for e in sv_expired.entries),
+    }
+
+
+def change_json(row: TierChangeRow) -> dict:
+    return {
+        "on": row.changed_on.isoformat(), "action": row.action, "from_tier": row.from_tier, "to_tier": row.to_tier,
+        "period_start": row.period_start.isoformat(),
+        "period_end": row.period_end.isoformat() if row.period_end else None,
+        "reason": {"code": row.reason_code, "params": row.reason_params}, "program_version": row.program_version,
+    }
+
+
+def explain_member(member: Member, as_of: dt.date) -> dict:
+    """What the member needs to reach the next tier and to keep the current one (without saving)."""
+    account = db.session.get(TierAccount, (member.tenant_id, member.tier_account_id))
+    _version, program = require_program(as_of)
+    explanation = explain_tier(program, state_of(account), account_activities(account.id), as_of,
+                               linked=account.kind != "single")
+
+    def need(n) -> dict:
+        data = {k: (v.isoformat() if isinstance(v, dt.date) else v)
+                for k, v in dataclasses.asdict(n).items() if k != "reason"}
+        data["reason"] = {"code": n.reason.code, "params": _plain(n.reason.params)}
+        return data
+
+    return {
+        "tier": explanation.tier_code,
+        "period_end": explanation.period_end.isoformat() if explanation.period_end else None,
+        "next_tier": explanation.next_tier,
+        "upgrades": [need(n) for n in explanation.upgrades],
+        "keep": need(explanation.keep) if explanation.keep else None,
+        "reasons": [{"code": r.code, "params": _plain(r.params)} for r in explanation.reasons],
+    }
+
+
+def _plain(params) -> dict:
+    return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in dict(params).items()}
+
+
+def link_members(member_ids: list[int], kind: str, as_of: dt.date) -> TierAccount:
+    """Link two or more members into one couple/family tier account (their own, higher thresholds).
+
+    The new account starts on the best tier any of them holds; their old accounts stay as history.
+    """
+    if kind not in ("couple", "family") or len(set(member_ids)) < 2:
+        raise ServiceError("validation_failed", fields={"member_ids": "two or more members"})
+    version, program = require_program(as_of)
+    members = [ledger.lock_member(mid) for mid in sorted(set(member_ids))]
+    if program.linked_cards is None or kind not in program.linked_cards.kinds:
+        raise ServiceError("validation_failed", fields={"kind": "linked cards of this kind are not offered"})
+    if len(members) > program.linked_cards.max_members:
+        raise ServiceError("validation_failed", fields={"member_ids": "too many members"})
+    accounts = [db.session.get(TierAccount, (m.tenant_id, m.tier_account_id)) for m in members]
+    if any(a.kind != "single" for a in accounts):
+        raise ServiceError("validation_failed", fields={"member_ids": "already linked"})
+    best = max(accounts, key=lambda a: program.tier_index(a.tier_code))
+    account = TierAccount(kind=kind, program_version=version.version, tier_code=best.tier_code, since=as_of,
+                          period_start=as_of, period_end=best.period_end, evaluated_through=as_of - ONE_DAY)
+    db.session.add(account)
+    db.session.flush()
+    for member in members:
+        member.tier_account_id = account.id
+    return account
+
+
+def unlink_member(member: Member, as_of: dt.date) -> TierAccount:
+    """Take a member out of a linked account onto a single account at the base tier."""
+    account = db.session.get(TierAccount, (member.tenant_id, member.tier_account_id))
+    if account.kind == "single":
+        raise ServiceError("validation_failed", fields={"member_id": "not linked"})
+    version, program = require_program(as_of)
+    single = new_account(program, version.version, as_of)
+    db.session.flush()
+    member.tier_account_id = single.id
+    return single
