@@ -6,12 +6,12 @@ import datetime as dt
 
 from sqlalchemy import (
     BigInteger,
-    CheckConstraint,
-    Index,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKeyConstraint,
+    Index,
     Integer,
     String,
     UniqueConstraint,

@@ -55,7 +55,8 @@ def assert_ledgers_add_up(member_id: int) -> None:
     member = db.session.get(Member, (member_id and db.session.scalar(select(Member.tenant_id)), member_id))
     entries = db.session.scalar(select(func.coalesce(func.sum(PointsEntry.points), 0))
                                 .where(PointsEntry.member_id == member_id))
-    lots = db.session.scalar(select(func.coalesce(func.sum(PointsLot.points), 0)).where(PointsLot.member_id == member_id))
+    lots = db.session.scalar(select(func.coalesce(func.sum(PointsLot.points), 0))
+                             .where(PointsLot.member_id == member_id))
     assert member.points_balance == entries == lots >= 0
     sv_entries = db.session.scalar(select(func.coalesce(func.sum(StoredValueEntry.principal_fen
                                                                  + StoredValueEntry.bonus_fen), 0))
