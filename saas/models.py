@@ -13,6 +13,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKeyConstraint,
     Index,
+    Integer,
     String,
     UniqueConstraint,
 )
@@ -78,6 +79,10 @@ class StaffUser(TenantOwned, UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Personal 4–6 digit PIN for switching person on a shared counter tablet (argon2 hash).
+    pin_hash: Mapped[str | None] = mapped_column(String(200))
+    pin_failures: Mapped[int] = mapped_column(Integer, default=0)
+    pin_locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     # Flask-Login: the id carries tenant and server-side session, so a cookie is worthless
     # under another tenant's URL and after logout.
@@ -137,3 +142,25 @@ class AuditEntry(TenantOwned, db.Model):
     target: Mapped[str] = mapped_column(String(120), default="")
     details: Mapped[dict] = mapped_column(JsonDoc, default=dict)
     ip: Mapped[str] = mapped_column(String(64), default="")
+
+
+class CounterDevice(TenantOwned, db.Model):
+    """A shared counter tablet, signed in once for a store by a manager; staff then switch by PIN.
+
+    The browser keeps the device token (only its hash is stored); revoking the device ends it.
+    """
+
+    __tablename__ = "counter_devices"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "token_hash"),
+        ForeignKeyConstraint(["tenant_id", "store_id"], ["stores.tenant_id", "stores.id"]),
+        ForeignKeyConstraint(["tenant_id", "registered_by"], ["staff_users.tenant_id", "staff_users.id"]),
+    )
+
+    store_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    registered_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
