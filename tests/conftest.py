@@ -25,6 +25,54 @@ OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
 
 def pytest_configure(config):
     OUTPUT.mkdir(exist_ok=True)
+    if all(os.environ.get(name) for name in (*REQUIRED, "TEST_SUPERUSER_DATABASE_URL")):
+        _private_database_and_redis(config)
+
+
+def pytest_unconfigure(config):
+    cleanup = getattr(config, "_huiyuan_cleanup", None)
+    if cleanup:
+        cleanup()
+
+
+def _private_database_and_redis(config) -> None:
+    """Give this test run its own database (and Redis db) on the shared servers, so that several runs
+    (developers, helpers, CI) never drop or truncate each other's tables. Removed at the end."""
+    from sqlalchemy.engine import make_url
+
+    name = f"huiyuan_test_{os.getpid()}"
+    admin = create_engine(os.environ["TEST_SUPERUSER_DATABASE_URL"], isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}" OWNER huiyuan_owner'))
+    owner_url = make_url(os.environ["TEST_MIGRATION_DATABASE_URL"]).set(database=name)
+    owner = create_engine(owner_url)
+    with owner.begin() as conn:
+        conn.execute(text("GRANT USAGE ON SCHEMA public TO huiyuan_app"))
+        conn.execute(text("ALTER DEFAULT PRIVILEGES FOR ROLE huiyuan_owner IN SCHEMA public "
+                          "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO huiyuan_app"))
+    owner.dispose()
+    os.environ["TEST_MIGRATION_DATABASE_URL"] = owner_url.render_as_string(hide_password=False)
+    os.environ["TEST_DATABASE_URL"] = (make_url(os.environ["TEST_DATABASE_URL"]).set(database=name)
+                                       .render_as_string(hide_password=False))
+
+    import redis
+
+    base = os.environ["TEST_REDIS_URL"].rsplit("/", 1)[0]
+    for db_number in range(1, 16):
+        client = redis.Redis.from_url(f"{base}/{db_number}")
+        if client.set("huiyuan:test-run", os.getpid(), nx=True, ex=3600):
+            os.environ["TEST_REDIS_URL"] = f"{base}/{db_number}"
+            break
+        client.close()
+
+    def cleanup():
+        redis.Redis.from_url(os.environ["TEST_REDIS_URL"]).flushdb()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    config._huiyuan_cleanup = cleanup
 
 
 def require_services() -> None:
@@ -52,6 +100,17 @@ def app_config(**overrides) -> dict:
     }
     config.update(overrides)
     return config
+
+
+@pytest.fixture(scope="session")
+def stripe_api_base() -> str:
+    """localstripe, started by .ci/with-services.sh: required by the billing tests only."""
+    base = os.environ.get("TEST_STRIPE_API_BASE")
+    if not base:
+        pytest.fail("missing TEST_STRIPE_API_BASE: the billing tests need localstripe, which "
+                    "`bash .ci/with-services.sh ...` starts (or start `localstripe --port N` and export it).",
+                    pytrace=False)
+    return base.rstrip("/")
 
 
 @pytest.fixture(scope="session")
@@ -103,7 +162,9 @@ def clean_state(request):
         with owner_engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
     app = request.getfixturevalue("app")
-    redis_connection(app).flushdb()
+    connection = redis_connection(app)
+    connection.flushdb()
+    connection.set("huiyuan:test-run", os.getpid(), ex=3600)  # keep this run's claim on the Redis db
     with app.app_context():
         limiter.reset()
 

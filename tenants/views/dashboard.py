@@ -1,6 +1,8 @@
-"""The tenant's home after sign-in."""
+"""The tenant's home after sign-in: the figures of the stores this person may see."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from flask import Blueprint
 from flask_login import current_user
@@ -10,22 +12,52 @@ from saas.auth import require
 from saas.extensions import db
 from saas.htmx import render
 from saas.models import StaffUser
-from tenants.models import ProgramVersion, Store
+from tenants.access import visible_store_ids
+from tenants.models import Member, Purchase, Store, TierAccount
+from tenants.programs import business_today, program_in_force
 
 bp = Blueprint("dashboard", __name__)
+
+
+def _scoped(query, column):
+    ids = visible_store_ids(current_user)
+    return query if ids is None else query.where(column.in_(ids))
 
 
 @bp.get("/")
 @require("dashboard.view")
 def home():
-    stores = db.session.scalar(select(func.count()).select_from(Store).where(Store.active.is_(True)))
-    staff = db.session.scalar(select(func.count()).select_from(StaffUser).where(StaffUser.active.is_(True)))
-    program = db.session.scalars(select(ProgramVersion).order_by(ProgramVersion.version.desc()).limit(1)).first()
+    today = business_today()
+    month_start = today.replace(day=1)
+    stores = db.session.scalar(_scoped(select(func.count()).select_from(Store).where(Store.active.is_(True)),
+                                       Store.id))
+    staff = db.session.scalar(_scoped(select(func.count()).select_from(StaffUser)
+                                      .where(StaffUser.active.is_(True)), StaffUser.store_id))
+    members = db.session.execute(_scoped(
+        select(func.count(), func.coalesce(func.sum(Member.points_balance), 0),
+               func.coalesce(func.sum(Member.stored_value_fen), 0),
+               func.count().filter(Member.joined_on >= month_start))
+        .where(Member.status == "active"), Member.enrolled_store_id)).one()
+    sales = db.session.execute(_scoped(
+        select(func.count(), func.coalesce(func.sum(Purchase.spend_fen), 0))
+        .where(Purchase.business_date >= month_start, Purchase.business_date <= today), Purchase.store_id)).one()
+    tiers = dict(db.session.execute(_scoped(
+        select(TierAccount.tier_code, func.count(Member.id))
+        .join(Member, Member.tier_account_id == TierAccount.id)
+        .where(Member.status == "active").group_by(TierAccount.tier_code), Member.enrolled_store_id)).all())
+    current = program_in_force(today)
+    program_row, program = current if current else (None, None)
+    tier_rows = []
+    if program is not None:
+        total = sum(tiers.values()) or 1
+        for tier in program.tiers:
+            count = tiers.get(tier.code, 0)
+            tier_rows.append({"name": tier.name, "count": count, "pct": round(100 * count / total)})
     return render(
         "tenants/dashboard/home.html",
         "tenants/dashboard/home.html",
-        stores=stores,
-        staff=staff,
-        program=program,
-        me=current_user,
+        stores=stores, staff=staff, program=program_row, me=current_user,
+        members=members[0], points_liability=members[1], stored_value_liability=members[2],
+        new_members=members[3], purchases=sales[0], member_sales=sales[1], tier_rows=tier_rows,
+        month_start=month_start, since=dt.date(today.year, today.month, 1),
     )
