@@ -53,7 +53,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(web.bp)
     register_tenant_views(app)
 
+    from tenants import api
+
+    api.init_app(app)
+
     from saas import cli
+    from tenants import cli as loyalty_cli
 
     cli.init_app(app)
+    loyalty_cli.init_app(app)
     return app

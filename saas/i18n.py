@@ -20,12 +20,30 @@ LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
 
 def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
+    if request and request.path.startswith("/api/"):
+        return _api_locale(languages)
     chosen = session.get("lang") if request else None
     if chosen in languages:
         return chosen
     user_locale = getattr(current_user, "locale", None) if current_user else None
     if user_locale in languages:
         return user_locale
+    tenant = current_tenant_or_none()
+    if tenant and tenant.locale in languages:
+        return tenant.locale
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _api_locale(languages: list[str]) -> str:
+    """API clients carry no session: Accept-Language (zh-Hans-CN → zh_CN too), else the tenant's language."""
+    best = request.accept_languages.best_match(languages)
+    if best:
+        return best
+    for value, _quality in request.accept_languages:
+        primary = value.replace("_", "-").split("-")[0].lower()
+        for language in languages:
+            if language.split("_")[0].lower() == primary:
+                return language
     tenant = current_tenant_or_none()
     if tenant and tenant.locale in languages:
         return tenant.locale

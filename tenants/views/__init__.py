@@ -7,11 +7,12 @@ from flask import Blueprint
 
 def register(app) -> None:
     from saas.auth import bp as auth_bp
-    from tenants.views import dashboard, staff, stores
+    from tenants.views import api_keys, dashboard, staff, stores
 
     parent = Blueprint("tenant", __name__, url_prefix="/t/<slug>")
     parent.register_blueprint(auth_bp)
     parent.register_blueprint(dashboard.bp)
     parent.register_blueprint(staff.bp)
     parent.register_blueprint(stores.bp)
+    parent.register_blueprint(api_keys.bp)
     app.register_blueprint(parent)

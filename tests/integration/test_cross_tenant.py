@@ -5,8 +5,9 @@ import re
 from saas.extensions import db
 from saas.models import Invitation, StaffUser
 from saas.staff import invite_staff
-from tenants.models import Store
+from tenants.models import ApiKey, Store
 from tenants.scoping import tenant_context
+from tenants.services.api_keys import create_api_key
 from tests.conftest import csrf_from
 from tests.factories import make_staff
 
@@ -24,7 +25,9 @@ def ids_of_tenant_b(tenant_b) -> dict[str, str]:
         issued = invite_staff(owner, name="B clerk", email="bclerk@example.com", role="clerk", store_id=store.id,
                               region_id=None)
         assert db.session.query(Invitation).count() == 1
-        return {"staff_id": str(issued.user.id), "store_id": str(store.id), "token": issued.token}
+        api_key = create_api_key("B's POS", created_by=owner.id).api_key
+        return {"staff_id": str(issued.user.id), "store_id": str(store.id), "token": issued.token,
+                "key_id": str(api_key.id)}
 
 
 def tenant_rules(app):
@@ -50,6 +53,7 @@ def test_every_tenant_url_with_an_id_answers_404_for_another_tenants_ids(app, cl
     with tenant_context(tenant_b):
         db.session.expire_all()
         assert db.session.get(StaffUser, (tenant_b.id, int(b_ids["staff_id"]))).active is True
+        assert db.session.get(ApiKey, (tenant_b.id, int(b_ids["key_id"]))).revoked_at is None
     assert len(checked) >= len(rules)
 
 

@@ -1,0 +1,176 @@
+"""The loyalty program's history: read the version in force, post a new version (API, CLI, admin editor).
+
+History is append-only: versions are numbered 1, 2, 3 ... per tenant, and a new version may not start
+before the latest one (``effective_from`` never goes backwards), so the rules in force on any past
+business date stay what they were when later versions are posted on or after that date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from pydantic import ValidationError
+from sqlalchemy import func, select
+
+from saas.audit import audit
+from saas.extensions import db
+from saas.models import Tenant
+from tenants.domain.program import Program
+from tenants.models import ProgramVersion
+from tenants.programs import program_in_force
+from tenants.scoping import current_tenant_id
+from tenants.services.errors import ServiceError
+
+NOTE_MAX_LENGTH = 200
+ROOT_FIELD = "__root__"
+
+
+def current_program_version(on: dt.date | None = None) -> ProgramVersion | None:
+    """The version in force on business date ``on`` (default: today in the tenant's time zone)."""
+    found = program_in_force(on)
+    return found[0] if found else None
+
+
+def program_version(number: int) -> ProgramVersion | None:
+    """Version ``number`` of the current tenant's program, or None."""
+    return db.session.execute(select(ProgramVersion).where(ProgramVersion.version == number)).scalar_one_or_none()
+
+
+def program_history(limit: int | None = None, before: int | None = None) -> list[ProgramVersion]:
+    """The versions, newest first; ``before`` (a version number) pages backwards through them."""
+    query = select(ProgramVersion).order_by(ProgramVersion.version.desc())
+    if before is not None:
+        query = query.where(ProgramVersion.version < before)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(db.session.scalars(query))
+
+
+def latest_program_version() -> ProgramVersion | None:
+    return db.session.execute(
+        select(ProgramVersion).order_by(ProgramVersion.version.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def post_program_version(rules: dict, effective_from: dt.date, note: str = "", created_by: int | None = None,
+                         *, via: str = "", commit: bool = True) -> ProgramVersion:
+    """Validate ``rules`` as a ``Program`` and append it as version N+1, in force from ``effective_from``.
+
+    Refused (ServiceError, nothing written): ``invalid_program`` with ``fields`` {dotted location in the
+    rules: message}; ``validation_failed`` when ``effective_from`` is before the latest version's, or the
+    note is longer than 200 characters. The rules are stored as posted. Audited; commits once, unless
+    ``commit=False`` (inside ``run_idempotent``, which commits the version with the stored response).
+    """
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX_LENGTH:
+        raise ServiceError("validation_failed", fields={
+            "note": _("At most %(max)d characters.", max=NOTE_MAX_LENGTH)})
+    if not isinstance(rules, dict):
+        raise ServiceError("invalid_program", fields={ROOT_FIELD: _("The program must be a JSON object.")})
+    try:
+        Program.model_validate(rules)
+    except ValidationError as err:
+        raise ServiceError("invalid_program", fields=validation_fields(err)) from err
+    # Serialise posts per tenant (the version number and the date rule read the latest version).
+    db.session.execute(select(Tenant.id).where(Tenant.id == current_tenant_id()).with_for_update())
+    latest = latest_program_version()
+    if latest is not None and effective_from < latest.effective_from:
+        raise ServiceError("validation_failed", fields={"effective_from": _(
+            "Must be on or after %(date)s, when version %(version)d starts.",
+            date=latest.effective_from.isoformat(), version=latest.version)})
+    number = (db.session.scalar(select(func.max(ProgramVersion.version))) or 0) + 1
+    row = ProgramVersion(version=number, effective_from=effective_from, rules=rules, note=note,
+                         created_by=created_by)
+    db.session.add(row)
+    db.session.flush()
+    audit("program.version_posted", f"program_version:{number}", actor_id=created_by,
+          effective_from=effective_from.isoformat(), note=note, via=via)
+    if commit:
+        db.session.commit()
+    return row
+
+
+# --- pydantic errors as {dotted.path: message} in the reader's language -----------------------------
+
+_DATE = _l("Must be a date (YYYY-MM-DD).")
+_DATETIME = _l("Must be a date and time (ISO 8601).")
+_WHOLE = _l("Must be a whole number.")
+_NUMBER = _l("Must be a number.")
+_BOOL = _l("Must be true or false.")
+_OBJECT = _l("Must be an object.")
+_ONE_OF = _l("Must be one of: %(expected)s.")
+
+# pydantic error type → (message, {message param: pydantic ctx key}).
+FIELD_MESSAGES = {
+    "missing": (_l("This field is required."), {}),
+    "extra_forbidden": (_l("Unknown field."), {}),
+    "string_type": (_l("Must be text."), {}),
+    "int_type": (_WHOLE, {}),
+    "int_parsing": (_WHOLE, {}),
+    "int_from_float": (_WHOLE, {}),
+    "float_type": (_NUMBER, {}),
+    "float_parsing": (_NUMBER, {}),
+    "decimal_type": (_NUMBER, {}),
+    "decimal_parsing": (_NUMBER, {}),
+    "bool_type": (_BOOL, {}),
+    "bool_parsing": (_BOOL, {}),
+    "greater_than_equal": (_l("Must be at least %(limit)s."), {"limit": "ge"}),
+    "greater_than": (_l("Must be more than %(limit)s."), {"limit": "gt"}),
+    "less_than_equal": (_l("Must be at most %(limit)s."), {"limit": "le"}),
+    "less_than": (_l("Must be less than %(limit)s."), {"limit": "lt"}),
+    "string_too_short": (_l("Must have at least %(limit)s characters."), {"limit": "min_length"}),
+    "string_too_long": (_l("Must have at most %(limit)s characters."), {"limit": "max_length"}),
+    "too_short": (_l("Must have at least %(limit)s items."), {"limit": "min_length"}),
+    "too_long": (_l("Must have at most %(limit)s items."), {"limit": "max_length"}),
+    "string_pattern_mismatch": (_l("Has an unexpected format."), {}),
+    "literal_error": (_ONE_OF, {"expected": "expected"}),
+    "enum": (_ONE_OF, {"expected": "expected"}),
+    "union_tag_invalid": (_l("Unknown kind %(tag)s; expected one of: %(expected)s."),
+                          {"tag": "tag", "expected": "expected_tags"}),
+    "union_tag_not_found": (_l("The kind is missing."), {}),
+    "date_type": (_DATE, {}),
+    "date_parsing": (_DATE, {}),
+    "date_from_datetime_parsing": (_DATE, {}),
+    "date_from_datetime_inexact": (_DATE, {}),
+    "datetime_type": (_DATETIME, {}),
+    "datetime_parsing": (_DATETIME, {}),
+    "datetime_from_date_parsing": (_DATETIME, {}),
+    "dict_type": (_OBJECT, {}),
+    "model_type": (_OBJECT, {}),
+    "model_attributes_type": (_OBJECT, {}),
+    "list_type": (_l("Must be a list."), {}),
+}
+
+
+def _field_message(error: dict) -> str:
+    ctx = error.get("ctx") or {}
+    known = FIELD_MESSAGES.get(error["type"])
+    if known is not None:
+        message, params = known
+        try:
+            return str(message) % {name: ctx[key] for name, key in params.items()} if params else str(message)
+        except KeyError:
+            return str(message)
+    if error["type"] == "value_error" and "error" in ctx:
+        return str(ctx["error"])
+    return error["msg"]
+
+
+def dotted(loc: tuple | list, prefix: str = "") -> str:
+    """A pydantic location as a dotted path (``tiers.0.code``); the document itself is ``__root__``."""
+    parts = [prefix] if prefix else []
+    parts += [str(part) for part in loc]
+    return ".".join(parts) or ROOT_FIELD
+
+
+def validation_fields(err: ValidationError, prefix: str = "") -> dict[str, str]:
+    """``{dotted.path: message}`` for a pydantic ValidationError, translated where the error type is known.
+
+    Messages of the domain's own checks (``value_error``) are kept as the domain wrote them.
+    """
+    fields: dict[str, str] = {}
+    for error in err.errors(include_url=False):
+        fields.setdefault(dotted(error["loc"], prefix), _field_message(error))
+    return fields
