@@ -282,7 +282,7 @@ def _routing_error(err: HTTPException):
 
 def init_app(app) -> None:
     """Register the API: endpoint modules, the blueprint (CSRF-exempt: keys, not cookies), errors."""
-    from tenants.api import auth, openapi, programs  # noqa: F401  (register the routes)
+    from tenants.api import auth, members, openapi, programs, transactions  # noqa: F401  (register the routes)
 
     # New endpoint modules: import them above, before the blueprint is registered.
     csrf.exempt(bp)

@@ -16,7 +16,6 @@ from tenants.services import ledger
 from tenants.services.errors import ServiceError
 from tenants.services.programs_in_force import require_program
 
-MAX_PIN_FAILURES = 5
 LIVE = (dcards.ACTIVE,)
 
 
@@ -57,32 +56,56 @@ def check_card(card: Card, at: dt.datetime) -> None:
         raise ServiceError.from_domain(err) from err
 
 
-def verify_pin(member_id: int, pin: str | None) -> bool:
-    """Check a card PIN before an operation that needs it; one commit of its own.
+PIN_LIMIT = "5 per 30 minutes"
 
-    Wrong PINs are counted (and kept even though the operation is then refused); after
-    MAX_PIN_FAILURES the PIN is locked until a manager resets it. ServiceError pin_invalid /
+
+def _pin_limit():
+    from limits import parse
+
+    return parse(PIN_LIMIT)
+
+
+def _pin_key(member_id: int) -> str:
+    from tenants.scoping import current_tenant_id
+
+    return f"member-pin:{current_tenant_id()}:{member_id}"
+
+
+def verify_pin(member_id: int, pin: str | None) -> bool:
+    """Check a card PIN for an operation that needs it (stored-value payment, closing a card).
+
+    Wrong PINs are counted outside the database transaction (in the rate-limit store, Redis in
+    production) so a refused operation still counts them; after 5 in 30 minutes the PIN is locked
+    until the window passes or a manager clears it (`clear_pin_failures`). ServiceError pin_invalid /
     pin_locked; False when the member has no PIN at all (the caller may use phone confirmation).
     """
+    from saas.extensions import limiter
+
     cards = [c for c in member_cards(member_id) if c.status == dcards.ACTIVE and c.pin_hash]
     if not cards:
         return False
-    if any(c.pin_failures >= MAX_PIN_FAILURES for c in cards):
+    storage, item, key = limiter.limiter, _pin_limit(), _pin_key(member_id)
+    if not storage.test(item, key):
         raise ServiceError("pin_locked")
-    ok = bool(pin) and any(verify_password(c.pin_hash, pin) for c in cards)
-    for c in cards:
-        c.pin_failures = 0 if ok else c.pin_failures + 1
-    db.session.commit()
-    if not ok:
-        raise ServiceError("pin_locked" if cards[0].pin_failures >= MAX_PIN_FAILURES else "pin_invalid")
-    return True
+    if pin and any(verify_password(c.pin_hash, pin) for c in cards):
+        limiter.storage.clear(item.key_for(key))
+        return True
+    storage.hit(item, key)
+    raise ServiceError("pin_invalid" if storage.test(item, key) else "pin_locked")
+
+
+def clear_pin_failures(member_id: int) -> None:
+    """A manager lifts a PIN lock."""
+    from saas.extensions import limiter
+
+    limiter.storage.clear(_pin_limit().key_for(_pin_key(member_id)))
 
 
 def set_pin(card: Card, pin: str) -> None:
     if not (pin.isdigit() and 4 <= len(pin) <= 8):
         raise ServiceError("validation_failed", fields={"pin": "4 to 8 digits"})
     card.pin_hash = hash_password(pin)
-    card.pin_failures = 0
+    clear_pin_failures(card.member_id)
 
 
 def report_lost(card: Card, at: dt.datetime) -> Card:

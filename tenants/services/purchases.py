@@ -83,6 +83,7 @@ def record_purchase(*, member_id: int, lines: list[LineIn], tenders: list[Tender
     if not lines:
         raise ServiceError("validation_failed", fields={"lines": "at least one line"})
     on = business_at.date()
+    savepoint = db.session.begin_nested() if preview else None  # a preview leaves no trace
     member = ledger.lock_member(member_id)
     if member.status != "active":
         raise ServiceError("member_closed")
@@ -107,9 +108,10 @@ def record_purchase(*, member_id: int, lines: list[LineIn], tenders: list[Tender
     money = list(result.money_tenders)
     if not money and result.amount_due_fen:
         money = [Tender("cash", result.amount_due_fen)]  # no tenders given: all money, paid in cash
-    if preview:
-        db.session.rollback()
-        return _purchase_json(None, result, money, account.tier_code, account.tier_code, [], member, on)
+    if savepoint is not None:
+        answer = _purchase_json(None, result, money, account.tier_code, account.tier_code, [], member, on)
+        savepoint.rollback()
+        return answer
 
     purchase_id = new_id()
     ref = f"purchase:{purchase_id}"

@@ -1,0 +1,302 @@
+"""Members, cards and tier status through the API (POS integration).
+
+``POST /members`` enrols; ``GET /members/<id>``; ``GET /members?phone=`` / ``?card=`` finds one;
+``PATCH /members/<id>`` updates the profile; ``GET /members/<id>/tier`` explains the tier;
+``GET /members/<id>/ledger`` pages the points and stored-value movements; cards: report lost,
+replace, exchange, close.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from flask_babel import lazy_gettext as _l
+from pydantic import EmailStr, Field
+from sqlalchemy import select
+
+from saas.extensions import db
+from tenants.api import api_route
+from tenants.api.schemas import ApiModel, Id, Page, PageQuery, QueryModel, TransactionBody, int_cursor
+from tenants.models import Card, PointsEntry, StoredValueEntry
+from tenants.programs import business_today
+from tenants.services import cards as card_service
+from tenants.services.cards import verify_pin
+from tenants.services.errors import ServiceError
+from tenants.services.members import enroll_member, find_by_card, find_by_phone, get_member, member_json, update_member
+from tenants.services.tiers import explain_member, link_members, unlink_member
+
+
+class TierOut(ApiModel):
+    code: str
+    since: dt.date
+    period_end: dt.date | None
+    linked: str
+
+
+class PointsOut(ApiModel):
+    balance: int = Field(description="All points held (available + pending).")
+    total: int
+    available: int
+    pending: int = Field(description="Earned but not usable until the return window has passed.")
+    expiring_soon: int
+    expiring_before: dt.date
+
+
+class StoredValueOut(ApiModel):
+    balance_fen: int
+    usable_fen: int
+    principal_fen: int
+    bonus_fen: int
+
+
+class CardOut(ApiModel):
+    number: str
+    kind: Literal["virtual", "physical"]
+    status: str
+    card_type: str
+    valid_until: dt.date | None
+
+
+class MemberOut(ApiModel):
+    id: Id
+    name: str
+    phone: str | None
+    email: str | None
+    birthday: dt.date | None
+    gender: str | None
+    status: str
+    joined_on: dt.date
+    marketing_consent: bool
+    enrolled_store_id: Id | None
+    responsible_staff_id: Id | None
+    tier: TierOut
+    points: PointsOut
+    stored_value: StoredValueOut
+    cards: list[CardOut]
+
+
+class MemberIn(TransactionBody):
+    name: str = Field(default="", max_length=80)
+    phone: str | None = Field(default=None, max_length=20, description="Mobile number; one member per number.")
+    email: EmailStr | None = None
+    birthday: dt.date | None = None
+    gender: Literal["female", "male", "other"] | None = None
+    store_id: Id | None = Field(default=None, description="The enrolling store.")
+    referrer_id: Id | None = None
+    marketing_consent: bool = False
+    card_type: str | None = None
+    physical_card_number: str | None = Field(default=None, max_length=40)
+    pin: str | None = Field(default=None, pattern=r"^\d{4,8}$")
+    real_name_verified: bool = False
+    id_doc_type: str | None = Field(default=None, max_length=20)
+    id_doc_number: str | None = Field(default=None, max_length=40)
+    purchase_fen: int = Field(default=0, ge=0, description="A purchase made with the sign-up (enrolment conditions).")
+    card_fee_paid_fen: int = Field(default=0, ge=0)
+    top_up_fen: int = Field(default=0, ge=0, description="A top-up made with the sign-up (may waive the card fee).")
+
+
+class MemberPatch(ApiModel):
+    name: str | None = Field(default=None, max_length=80)
+    phone: str | None = Field(default=None, max_length=20)
+    email: EmailStr | None = None
+    birthday: dt.date | None = None
+    gender: Literal["female", "male", "other"] | None = None
+    address: str | None = Field(default=None, max_length=200)
+    notes: str | None = Field(default=None, max_length=2000)
+    tags: list[str] | None = None
+    marketing_consent: bool | None = None
+
+
+class FindQuery(QueryModel):
+    phone: str | None = Field(default=None, description="The member's mobile number.")
+    card: str | None = Field(default=None, description="A card number (virtual or physical).")
+
+
+class AsOfQuery(QueryModel):
+    on: dt.date | None = Field(default=None, description="A business date (YYYY-MM-DD); default: today.")
+
+
+class Reason(ApiModel):
+    code: str
+    params: dict[str, Any]
+
+
+class TierNeedOut(ApiModel):
+    model_config = {"extra": "ignore"}
+    tier_code: str
+    required: int
+    have: int
+    missing: int
+    pending: int
+    deadline: dt.date | None
+    reason: Reason
+
+
+class TierStatusOut(ApiModel):
+    tier: str
+    period_end: dt.date | None
+    next_tier: str | None
+    upgrades: list[TierNeedOut]
+    keep: TierNeedOut | None
+    reasons: list[Reason] = Field(description="What to tell the member, most useful first (stable codes).")
+
+
+class LedgerEntryOut(ApiModel):
+    id: Id
+    ledger: Literal["points", "stored_value"]
+    kind: str
+    amount: int = Field(description="Points, or fen for stored value (signed).")
+    business_date: dt.date
+    ref: str
+    reason: str
+    program_version: int
+
+
+class LedgerQuery(PageQuery):
+    ledger: Literal["points", "stored_value"] = "points"
+
+
+class CardActionIn(TransactionBody):
+    new_number: str | None = Field(default=None, max_length=40, description="Default: a new number is made.")
+
+
+class CloseCardIn(TransactionBody):
+    pin: str | None = Field(default=None, pattern=r"^\d{4,8}$")
+    identity_verified: bool = Field(description="Staff checked the member's identity document.")
+
+
+class CloseCardOut(ApiModel):
+    card: str
+    status: str
+    refund_fen: int
+    forfeited_fen: int
+
+
+class LinkIn(TransactionBody):
+    member_ids: list[Id] = Field(min_length=2, max_length=10)
+    kind: Literal["couple", "family"]
+
+
+class LinkOut(ApiModel):
+    tier_account_id: Id
+    tier: str
+    member_ids: list[Id]
+
+
+def _member_out(member) -> dict:
+    return member_json(member, business_today())
+
+
+@api_route("/members", "POST", summary=_l("Enrol a member"), body=MemberIn, response=MemberOut, status=201,
+           operation="member.enrol")
+def create_member(body: MemberIn, at: dt.datetime):
+    """Enrol under the program's conditions; the member gets a virtual card at once."""
+    data = body.model_dump(exclude={"business_at", "store_id"})
+    member = enroll_member(business_at=at, store_id=body.store_id, source="api", **data)
+    db.session.flush()
+    return _member_out(member)
+
+
+@api_route("/members", summary=_l("Find a member by phone or card"), query=FindQuery, response=MemberOut)
+def find_member(query: FindQuery):
+    """Exactly one of ``phone`` or ``card``; 404 when there is no such member."""
+    if bool(query.phone) == bool(query.card):
+        raise ServiceError("validation_failed", fields={"phone": "give phone or card"})
+    if query.phone:
+        member = find_by_phone(query.phone)
+    else:
+        found = find_by_card(query.card)
+        member = found[0] if found else None
+    if member is None:
+        raise ServiceError("not_found")
+    return _member_out(member)
+
+
+@api_route("/members/<int:member_id>", summary=_l("One member"), response=MemberOut)
+def show_member(member_id: int):
+    return _member_out(get_member(member_id))
+
+
+@api_route("/members/<int:member_id>", "PATCH", summary=_l("Update a member"), body=MemberPatch,
+           response=MemberOut, operation="member.update")
+def patch_member(member_id: int, body: MemberPatch):
+    """Only the fields sent are changed."""
+    member = update_member(get_member(member_id), body.model_dump(exclude_unset=True))
+    db.session.flush()
+    return _member_out(member)
+
+
+@api_route("/members/<int:member_id>/tier", summary=_l("Tier status and what is needed"), query=AsOfQuery,
+           response=TierStatusOut)
+def tier_status(member_id: int, query: AsOfQuery):
+    """The tier, and what the member needs to reach the next tier and to keep the current one."""
+    return explain_member(get_member(member_id), query.on or business_today())
+
+
+@api_route("/members/<int:member_id>/ledger", summary=_l("Points or stored-value movements"), query=LedgerQuery,
+           response=Page[LedgerEntryOut])
+def ledger(member_id: int, query: LedgerQuery):
+    """Newest first; ``?ledger=stored_value`` for the stored-value movements."""
+    get_member(member_id)
+    model = PointsEntry if query.ledger == "points" else StoredValueEntry
+    stmt = select(model).where(model.member_id == member_id).order_by(model.id.desc()).limit(query.limit + 1)
+    before = int_cursor(query.cursor)
+    if before is not None:
+        stmt = stmt.where(model.id < before)
+    rows = list(db.session.scalars(stmt))
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    items = [LedgerEntryOut(id=r.id, ledger=query.ledger, kind=r.kind,
+                            amount=r.points if query.ledger == "points" else r.principal_fen + r.bonus_fen,
+                            business_date=r.business_date, ref=r.ref, reason=r.reason,
+                            program_version=r.program_version) for r in rows]
+    return Page[LedgerEntryOut](items=items, next_cursor=str(rows[-1].id) if more else None)
+
+
+def _card(number: str) -> Card:
+    return card_service.card_by_number(number)
+
+
+@api_route("/cards/<number>/loss", "POST", summary=_l("Report a card lost"), body=TransactionBody,
+           response=CardOut, status=200, operation="card.loss")
+def report_lost(number: str, at: dt.datetime):
+    """挂失: the card is refused from ``business_at`` on; tier, points and balance stay with the member."""
+    return card_service.report_lost(_card(number), at)
+
+
+@api_route("/cards/<number>/replacement", "POST", summary=_l("Replace a lost card"), body=CardActionIn,
+           response=CardOut, operation="card.replace")
+def replace(number: str, body: CardActionIn, at: dt.datetime):
+    """补卡 after the program's delay: a new number carrying everything; the old one stays refused."""
+    return card_service.replace_lost_card(_card(number), at.date(), body.new_number)
+
+
+@api_route("/cards/<number>/exchange", "POST", summary=_l("Exchange a damaged card"), body=CardActionIn,
+           response=CardOut, operation="card.exchange")
+def exchange(number: str, body: CardActionIn, at: dt.datetime):
+    return card_service.exchange_card(_card(number), at.date(), body.new_number)
+
+
+@api_route("/cards/<number>/closure", "POST", summary=_l("Close a card and refund the balance"), body=CloseCardIn,
+           response=CloseCardOut, status=200, operation="card.close")
+def close(number: str, body: CloseCardIn, at: dt.datetime):
+    """退卡: with the PIN and the member's identity checked; the stored value is refunded per the program."""
+    card = _card(number)
+    pin_ok = verify_pin(card.member_id, body.pin) if body.pin else False
+    return card_service.close_card(card, at, pin_verified=pin_ok, identity_verified=body.identity_verified)
+
+
+@api_route("/tier-links", "POST", summary=_l("Link members into a couple or family card"), body=LinkIn,
+           response=LinkOut, operation="tier.link")
+def link(body: LinkIn, at: dt.datetime):
+    account = link_members(list(body.member_ids), body.kind, at.date())
+    return LinkOut(tier_account_id=account.id, tier=account.tier_code, member_ids=list(body.member_ids))
+
+
+@api_route("/members/<int:member_id>/tier-link", "DELETE", summary=_l("Unlink a member"), body=TransactionBody,
+           response=LinkOut, operation="tier.unlink")
+def unlink(member_id: int, at: dt.datetime):
+    account = unlink_member(get_member(member_id), at.date())
+    return LinkOut(tier_account_id=account.id, tier=account.tier_code, member_ids=[member_id])
+
