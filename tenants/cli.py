@@ -21,7 +21,7 @@ from flask.cli import AppGroup
 from saas.extensions import db
 from tenants.scoping import tenant_context
 
-loyalty = AppGroup("loyalty", help="A tenant's loyalty program: export, import (and evaluate).")
+loyalty = AppGroup("loyalty", help="A tenant's loyalty program: export, import, evaluate as of a date.")
 program = AppGroup("program", help="Export and import program versions as JSON.")
 loyalty.add_command(program)
 
@@ -101,8 +101,28 @@ def import_command(slug: str, file: str, effective_from: dt.datetime, note: str)
     click.echo(f"Posted version {row.version} of {slug}, in force from {row.effective_from.isoformat()}.")
 
 
-# `flask loyalty evaluate` (tier periods, expiries, pending releases as of a date) goes here:
-# @loyalty.command("evaluate") ... with tenant_named(slug): ...
+@loyalty.command("evaluate")
+@click.option("--as-of", "as_of", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="The business date to evaluate as of (YYYY-MM-DD).")
+@click.option("--tenant", "slug", default=None, help="One tenant's slug; default: every tenant.")
+def evaluate_command(as_of: dt.datetime, slug: str | None) -> None:
+    """Tier period ends, points expiry, pending releases and stored-value expiry as of a date."""
+    from sqlalchemy import select
+
+    from saas.models import Tenant
+    from tenants.services.evaluation import evaluate_members
+
+    slugs = [slug] if slug else list(db.session.scalars(select(Tenant.slug).order_by(Tenant.slug)))
+    for one in slugs:
+        with tenant_named(one):
+            def progress(done: int, total: int, one=one) -> None:
+                click.echo(f"  {one}: {done}/{total} members", err=True)
+
+            stats = evaluate_members(as_of.date(), progress=progress)
+        click.echo(f"{one}: evaluated {stats['members']} members as of {as_of.date().isoformat()}; "
+                   f"{stats['tier_changes']} tier changes, {stats['points_released']} points released, "
+                   f"{stats['points_expired']} points expired, "
+                   f"{stats['stored_value_expired_fen']} fen of stored value expired")
 
 
 def init_app(app) -> None:

@@ -59,3 +59,22 @@ def test_the_hourly_cron_queues_each_tenant_once_per_local_day(app, app_ctx):
     assert evaluate_due_tenants(now) == []  # done for today
     with tenant_context(tenant):
         assert db.session.get(Member, (tenant.id, member.id)).status == "active"
+
+
+def test_the_evaluate_command_brings_members_up_to_a_date(app, app_ctx):
+    tenant = make_tenant("cli-shop", vertical="clothing", program_from=dt.date(2025, 1, 1))
+    with tenant_context(tenant):
+        member = enroll_member(business_at=at(DAY0), name="丁", phone="13833334444")
+        db.session.commit()
+        record_purchase(member_id=member.id, lines=[LineIn("a", 50_000)], tenders=[], business_at=at(DAY0))
+        db.session.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["loyalty", "evaluate", "--as-of", "2026-03-09", "--tenant", "cli-shop"])
+    assert result.exit_code == 0, result.output
+    assert "cli-shop: evaluated 1 members as of 2026-03-09" in result.output
+    assert "500 points released" in result.output
+    unknown = runner.invoke(args=["loyalty", "evaluate", "--as-of", "2026-03-09", "--tenant", "nope"])
+    assert unknown.exit_code != 0 and "no tenant" in unknown.output
+    db.session.expire_all()
+    with tenant_context(tenant):
+        assert db.session.get(Member, (tenant.id, member.id)).points_balance == 500
