@@ -161,6 +161,13 @@ class CardActionIn(TransactionBody):
     new_number: str | None = Field(default=None, max_length=40, description="Default: a new number is made.")
 
 
+class IssueCardIn(TransactionBody):
+    number: str = Field(min_length=1, max_length=40, description="The number printed on the card.")
+    card_type: str | None = None
+    pin: str | None = Field(default=None, pattern=r"^\d{4,8}$")
+    store_id: Id | None = None
+
+
 class CloseCardIn(TransactionBody):
     pin: str | None = Field(default=None, pattern=r"^\d{4,8}$")
     identity_verified: bool = Field(description="Staff checked the member's identity document.")
@@ -252,6 +259,14 @@ def ledger(member_id: int, query: LedgerQuery):
                             business_date=r.business_date, ref=r.ref, reason=r.reason,
                             program_version=r.program_version) for r in rows]
     return Page[LedgerEntryOut](items=items, next_cursor=str(rows[-1].id) if more else None)
+
+
+@api_route("/members/<int:member_id>/cards", "POST", summary=_l("Issue a physical card"), body=IssueCardIn,
+           response=CardOut, operation="card.issue")
+def issue_card(member_id: int, body: IssueCardIn, at: dt.datetime):
+    get_member(member_id)
+    return card_service.issue_physical_card(member_id, body.number, at.date(), card_type=body.card_type,
+                                            pin=body.pin, store_id=body.store_id)
 
 
 def _card(number: str) -> Card:

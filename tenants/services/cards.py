@@ -108,6 +108,33 @@ def set_pin(card: Card, pin: str) -> None:
     clear_pin_failures(card.member_id)
 
 
+def issue_physical_card(member_id: int, number: str, on: dt.date, *, card_type: str | None = None,
+                        pin: str | None = None, staff_id: int | None = None, store_id: int | None = None) -> Card:
+    """Give a member a printed card (the virtual one always exists); the card type's fee is recorded
+    as card income with the selling staff."""
+    member = ledger.lock_member(member_id)
+    if member.status != "active":
+        raise ServiceError("member_closed")
+    number = (number or "").strip()
+    if not number or len(number) > 40 or not number.isalnum():
+        raise ServiceError("validation_failed", fields={"number": "letters and digits, at most 40"})
+    if db.session.scalar(select(Card.id).where(Card.number == number)) is not None:
+        raise ServiceError("validation_failed", fields={"number": "already issued"})
+    _version, program = require_program(on)
+    try:
+        state = dcards.issue_card(program, number, str(member.id), on, card_type)
+    except DomainError as err:
+        raise ServiceError.from_domain(err) from err
+    card = Card(member_id=member.id, number=number, kind="physical", card_type=state.card_type, status=state.status,
+                issued_on=on, valid_until=state.valid_until, fee_fen=program.card_type(card_type).fee_fen,
+                sold_by=staff_id, store_id=store_id)
+    if pin:
+        set_pin(card, pin)
+    db.session.add(card)
+    db.session.flush()
+    return card
+
+
 def report_lost(card: Card, at: dt.datetime) -> Card:
     """挂失: blocked from `at` on (sales timed earlier still pass)."""
     ledger.lock_member(card.member_id)

@@ -171,3 +171,22 @@ def test_a_card_reported_lost_through_the_api_is_refused_and_replaced(pos):
     assert lost.status_code == 200 and lost.json["status"] == "lost"
     early = pos.post(f"/cards/{number}/replacement", {})
     assert early.status_code == 422 and early.json["error"]["code"] == "replacement_too_early"
+
+
+def test_a_physical_card_is_issued_and_members_are_linked_into_a_couple_card(pos):
+    first, second = enrol(pos)["id"], enrol(pos, phone="13900139000")["id"]
+    card = pos.post(f"/members/{first}/cards", {"number": "NO0001234", "pin": "2468"})
+    assert card.status_code == 201 and card.json["kind"] == "physical" and card.json["status"] == "active"
+    again = pos.post(f"/members/{second}/cards", {"number": "NO0001234"})
+    assert again.status_code == 422 and again.json["error"]["fields"]["number"]
+    refused = pos.post("/tier-links", {"member_ids": [first, second], "kind": "couple"})
+    assert refused.status_code == 422 and "kind" in refused.json["error"]["fields"]  # not offered by the preset
+    with tenant_context(pos.tenant):
+        from tenants.presets import load_preset
+        from tenants.services.programs import post_program_version
+
+        rules = {**load_preset("clothing"), "linked_cards": {"kinds": ["couple"], "max_members": 2}}
+        post_program_version(rules, dt.date(2025, 1, 1), "couple cards")
+    linked = pos.post("/tier-links", {"member_ids": [first, second], "kind": "couple"})
+    assert linked.status_code == 201 and sorted(linked.json["member_ids"]) == sorted([first, second])
+    assert pos.get(f"/members/{first}").json["tier"]["linked"] == "couple"
