@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import sys
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -11,11 +14,38 @@ demo = AppGroup("demo", help="Demo data for trying Huiyuan out.")
 
 @demo.command("seed")
 @click.option("--url", default="http://127.0.0.1:5000", help="Where the app will be served (for the printout).")
-def seed_command(url: str) -> None:
-    """Create the four demo tenants (skipping those that exist) and print their log-ins."""
-    from saas.demo import DEMO_PASSWORD, seed_demo
+@click.option("--members", type=click.IntRange(min=0), default=None,
+              help="Members per demo tenant, each with a year of history (default 2000; 0: none).")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The last day of the history (default: today). The same day gives the same history.")
+def seed_command(url: str, members: int | None, today: dt.datetime | None) -> None:
+    """Create the four demo tenants (skipping those that exist), give each a year of member history
+    (only what is missing), and print their log-ins."""
+    from saas.demo import DEMO_MEMBERS, DEMO_PASSWORD, seed_demo
 
-    logins = seed_demo()
+    members = DEMO_MEMBERS if members is None else members
+    live = sys.stdout.isatty()
+    started: list[bool] = []
+
+    def progress(slug: str, done: int, total: int) -> None:
+        if not started:
+            started.append(True)
+            click.echo(f"Seeding the demo: {members} members per tenant with a year of history (first run only)")
+        if live:
+            click.echo(f"\r  {slug}: {done}/{total} members", nl=False)
+        elif done == total or done % 500 == 0:
+            click.echo(f"  {slug}: {done}/{total} members")
+
+    def summary(slug: str, stats) -> None:
+        if stats.skipped_reason:
+            click.echo(f"  {slug}: no history added ({stats.skipped_reason}); `make clean` rebuilds the demo")
+        elif stats.members or stats.failed:
+            click.echo(("\n" if live else "") + f"  {slug}: {stats.members} members, {stats.purchases} purchases "
+                       f"({stats.points_payments} paid partly with points), {stats.returns} returns, "
+                       f"{stats.top_ups} top-ups, {stats.redemptions} redemptions in {stats.seconds:.0f}s"
+                       + (f"; {stats.failed} skipped (see the log)" if stats.failed else ""))
+
+    logins = seed_demo(members=members, today=today.date() if today else None, progress=progress, summary=summary)
     click.echo(f"\nHuiyuan is ready at {url}/  (database: {current_app.config['SQLALCHEMY_DATABASE_URI']})")
     click.echo(f"Demo log-ins (password for all: {DEMO_PASSWORD}):")
     current = None

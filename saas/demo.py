@@ -1,20 +1,29 @@
 """Demo tenants for `make run`: one per vertical, 3 stores each (the mall's are alliance merchants),
-staff in every role. Idempotent: a tenant that exists already is left as it is."""
+staff in every role, and a year of member history (saas/demo_history.py). Idempotent: a tenant that
+exists already is kept; only the members it is still missing are added (an interrupted run resumes)."""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
+from saas.demo_history import HistoryStats, seed_history
 from saas.extensions import db
 from saas.models import StaffUser
 from saas.passwords import hash_password
 from saas.permissions import Role
 from saas.signup import create_tenant
+from tenants.domain.dates import add_months
 from tenants.models import Region, Store
 from tenants.resolve import tenant_by_slug
 from tenants.scoping import tenant_context
 
 DEMO_PASSWORD = "Demo-2026-huiyuan"  # noqa: S105 (printed by make run on purpose)
+DEMO_MEMBERS = 2000  # per demo tenant, with twelve months of history
+DEMO_SEED = 2026  # the history is a function of this seed and of "today"
+DEMO_ZONE = "Asia/Shanghai"  # the demo tenants' time zone (the tenant default)
 
 
 @dataclass(frozen=True)
@@ -68,16 +77,33 @@ def _email(role: str, vertical: str, n: int | None = None) -> str:
     return f"{role}{n or ''}@{vertical}.example.com"
 
 
-def seed_demo(password: str = DEMO_PASSWORD) -> list[DemoLogin]:
-    """Create the missing demo tenants; return every demo log-in (existing ones included)."""
+def seed_demo(password: str = DEMO_PASSWORD, *, members: int = DEMO_MEMBERS, today: dt.date | None = None,
+              now: dt.datetime | None = None, progress: Callable[[str, int, int], None] | None = None,
+              summary: Callable[[str, HistoryStats], None] | None = None) -> list[DemoLogin]:
+    """Create the missing demo tenants and give each `members` members with a year of history up to
+    `today` (default: today in the tenant's zone); return every demo log-in (existing ones included).
+
+    `progress(slug, members done, members)` is called after each committed batch, `summary(slug, stats)`
+    once per tenant. Members already there are kept, so a second run only reads.
+    """
     logins: list[DemoLogin] = []
     password_hash = None
-    for spec in DEMO_TENANTS:
+    for block, spec in enumerate(DEMO_TENANTS):
         tenant = tenant_by_slug(spec.slug)
         if tenant is None:
             password_hash = password_hash or hash_password(password)
-            tenant = _create(spec, password, password_hash)
+            # The program is in force a month before the history starts: members of the old system
+            # are imported on its first day.
+            day = today or dt.datetime.now(ZoneInfo(DEMO_ZONE)).date()
+            tenant = _create(spec, password, password_hash, program_from=add_months(day, -13))
+            db.session.commit()
         with tenant_context(tenant):
+            stats = seed_history(vertical=spec.vertical, members=members, today=today, now=now, seed=DEMO_SEED,
+                                 phone_block=block, phone_blocks=len(DEMO_TENANTS),
+                                 progress=(lambda done, total, slug=spec.slug: progress(slug, done, total))
+                                 if progress else None)
+            if summary:
+                summary(spec.slug, stats)
             stores = {s.id: s.name for s in db.session.query(Store)}
             for user in db.session.query(StaffUser).order_by(StaffUser.role, StaffUser.email):
                 logins.append(DemoLogin(spec.slug, user.email, user.role, stores.get(user.store_id, "")))
@@ -85,10 +111,10 @@ def seed_demo(password: str = DEMO_PASSWORD) -> list[DemoLogin]:
     return logins
 
 
-def _create(spec: DemoTenant, password: str, password_hash: str):
+def _create(spec: DemoTenant, password: str, password_hash: str, program_from: dt.date):
     result = create_tenant(business_name=spec.name, slug=spec.slug, vertical=spec.vertical,
                            owner_name=spec.owner, email=_email("owner", spec.vertical), password=password,
-                           language="zh_CN")
+                           language="zh_CN", today=program_from)
     with tenant_context(result.tenant):
         regions = [Region(name=name) for name in spec.regions]
         db.session.add_all(regions)

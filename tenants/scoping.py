@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, ForeignKey, event, text
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, with_loader_criteria
+from sqlalchemy.sql.util import find_tables
 
 from saas.ids import new_id
 
@@ -117,8 +118,28 @@ class TenantOwned:
         return mapped_column(BigInteger, primary_key=True, autoincrement=False, default=new_id, sort_order=-19)
 
 
+def _tenant_tables() -> frozenset:
+    tables = _TENANT_TABLES.get("tables")
+    if tables is None:
+        tables = frozenset(
+            mapper.local_table
+            for base in TenantOwned.__subclasses__()
+            for mapper in [base.__mapper__]
+        )
+        _TENANT_TABLES["tables"] = tables
+    return tables
+
+
+_TENANT_TABLES: dict = {}
+
+
 def _touches_tenant_data(state) -> bool:
-    return any(issubclass(m.class_, TenantOwned) for m in state.all_mappers)
+    if any(issubclass(m.class_, TenantOwned) for m in state.all_mappers):
+        return True
+    # Statements with no ORM entity in their columns (`select(func.count()).where(Member.phone == x)`,
+    # `select(func.count()).select_from(Member)`) name no mapper, but still read tenant tables.
+    tenant_tables = _tenant_tables()
+    return any(table in tenant_tables for table in find_tables(state.statement, include_crud=True))
 
 
 def _add_tenant_criteria(state) -> None:

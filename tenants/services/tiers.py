@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from saas.extensions import db
 from tenants.domain import points as dpoints
@@ -18,7 +18,7 @@ from tenants.domain import stored_value as dsv
 from tenants.domain.explain import explain_tier
 from tenants.domain.program import Program
 from tenants.domain.tiers import MemberTierState, TierActivity, evaluate_tier, initial_tier_state
-from tenants.models import Member, PointsLot, TierAccount, TierActivityRow, TierChangeRow
+from tenants.models import Member, PointsLot, ProgramVersion, TierAccount, TierActivityRow, TierChangeRow
 from tenants.services import ledger
 from tenants.services.errors import ServiceError
 from tenants.services.programs_in_force import require_program
@@ -73,6 +73,22 @@ def evaluate_account(account: TierAccount, as_of: dt.date, member_id: int | None
                      extra: list[TierActivity] | None = None) -> list[TierChangeRow]:
     """Bring the account's tier up to `as_of`; persist the new state and each change with its reason."""
     version, program = require_program(as_of)
+    return _evaluate_account(account, as_of, member_id, extra, version, program)
+
+
+def _nothing_to_replay(account: TierAccount, as_of: dt.date, extra: list[TierActivity] | None) -> bool:
+    """Already evaluated through `as_of` and no period ends by then: `evaluate_tier` would replay no
+    day (it starts after `evaluated_through`) and close no period, so the state would not change.
+    (A purchase whose spend counts after its return window leaves the account so.)"""
+    return (not extra and account.evaluated_through is not None and account.evaluated_through >= as_of
+            and (account.period_end is None or account.period_end > as_of))
+
+
+def _evaluate_account(account: TierAccount, as_of: dt.date, member_id: int | None,
+                      extra: list[TierActivity] | None, version: ProgramVersion,
+                      program: Program) -> list[TierChangeRow]:
+    if _nothing_to_replay(account, as_of, extra):
+        return []
     activities = account_activities(account.id) + list(extra or [])
     decision = evaluate_tier(program, state_of(account), activities, as_of, linked=account.kind != "single")
     _save_state(account, decision.state)
@@ -98,29 +114,38 @@ def evaluate_member(member: Member, as_of: dt.date) -> dict:
     The member must be locked by the caller (`ledger.lock_member`). Returns what changed.
     """
     account = db.session.get(TierAccount, (member.tenant_id, member.tier_account_id))
-    changes = evaluate_account(account, as_of, member.id)
-    version, _program = require_program(as_of)
-    rows = ledger.load_points_lots(member.id)
+    version, program = require_program(as_of)  # once for the tier and the ledgers (one read per call)
+    changes = _evaluate_account(account, as_of, member.id, None, version, program)
+    # One read for both steps: the lots that still hold points (expiry) and the lots still pending
+    # as of `as_of` (releases; a fully returned one holds 0 points but is marked released too).
+    held = db.session.scalars(
+        select(PointsLot).where(PointsLot.member_id == member.id,
+                                or_(PointsLot.points > 0,
+                                    and_(PointsLot.released.is_(False), PointsLot.available_on <= as_of)))
+        .order_by(PointsLot.id)
+    ).all()
+    rows = {str(row.id): row for row in held if row.points > 0}
     lots = ledger.domain_lots(rows)
     expired = dpoints.expire_points(lots, as_of, ref="expiry")
     if expired.entries:
         ledger.apply_points(member, rows, expired.lots, expired.entries, version=version.version,
                             reason="expired")
     released = 0
-    pending_rows = db.session.scalars(
-        select(PointsLot).where(PointsLot.member_id == member.id, PointsLot.released.is_(False),
-                                PointsLot.available_on <= as_of)
-    )
-    for row in pending_rows:
+    for row in held:
+        if row.released or row.available_on > as_of:
+            continue
         entries = dpoints.release_pending([ledger._lot_to_domain(row)], row.available_on)
         row.released = True
         if entries:
             ledger.apply_points(member, rows, [], entries, version=version.version)
             released += sum(e.moved for e in entries)
-    sv_rows = ledger.load_sv_lots(member.id)
-    sv_expired = dsv.expire_stored_value(ledger.sv_domain_lots(sv_rows), as_of, ref="expiry")
-    if sv_expired.entries:
-        ledger.apply_stored_value(member, sv_rows, sv_expired, version=version.version, reason="expired")
+    # The balance is the sum of the lots, none negative: a zero balance means no lot to expire.
+    sv_expired = dsv.StoredValueMovement(lots=(), entries=())
+    if member.stored_value_fen:
+        sv_rows = ledger.load_sv_lots(member.id)
+        sv_expired = dsv.expire_stored_value(ledger.sv_domain_lots(sv_rows), as_of, ref="expiry")
+        if sv_expired.entries:
+            ledger.apply_stored_value(member, sv_rows, sv_expired, version=version.version, reason="expired")
     return {
         "tier_changes": [change_json(c) for c in changes],
         "points_expired": -sum(e.points for e in expired.entries),

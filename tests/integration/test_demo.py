@@ -1,4 +1,8 @@
-"""`make run` seeds one demo tenant per vertical, with stores and staff in every role, once."""
+"""`make run` seeds one demo tenant per vertical, with stores and staff in every role, once.
+
+These tests ask for no member history (members=0) to stay fast; tests/integration/test_demo_history.py
+covers the history.
+"""
 
 from saas.demo import DEMO_PASSWORD, DEMO_TENANTS, seed_demo
 from saas.extensions import db
@@ -10,7 +14,7 @@ from tests.conftest import login
 
 
 def test_the_demo_has_a_tenant_per_vertical_with_stores_staff_and_a_program(app_ctx):
-    logins = seed_demo()
+    logins = seed_demo(members=0)
     tenants = db.session.query(Tenant).order_by(Tenant.slug).all()
     assert {t.vertical for t in tenants} == {"pharmacy", "clothing", "hotel", "mall"}
     for tenant in tenants:
@@ -34,14 +38,14 @@ def test_the_demo_has_a_tenant_per_vertical_with_stores_staff_and_a_program(app_
 
 
 def test_seeding_twice_reuses_the_data(app_ctx):
-    first = seed_demo()
-    second = seed_demo()
+    first = seed_demo(members=0)
+    second = seed_demo(members=0)
     assert first == second
     assert db.session.query(Tenant).count() == len(DEMO_TENANTS)
 
 
 def test_the_demo_logins_work(client, app_ctx):
-    logins = seed_demo()
+    logins = seed_demo(members=0)
     clerk = next(x for x in logins if x.slug == "demo-hotel" and x.role == "clerk")
     tenant = db.session.query(Tenant).filter_by(slug="demo-hotel").one()
     response = login(client, tenant, clerk.email, password=DEMO_PASSWORD, follow=True)
@@ -50,7 +54,7 @@ def test_the_demo_logins_work(client, app_ctx):
 
 
 def test_the_mall_store_list_says_which_merchants_do_not_accept_the_card(client, app_ctx):
-    logins = seed_demo()
+    logins = seed_demo(members=0)
     owner = next(x for x in logins if x.slug == "demo-mall" and x.role == "owner")
     tenant = db.session.query(Tenant).filter_by(slug="demo-mall").one()
     login(client, tenant, owner.email, password=DEMO_PASSWORD)

@@ -111,3 +111,38 @@ def test_the_app_connects_as_a_role_that_cannot_bypass_row_level_security(app_ct
     assert row[0] is False and row[1] is False
     owner = db.session.execute(text("select tableowner from pg_tables where tablename = 'stores'")).scalar()
     assert owner != row[2]
+
+
+def test_the_orm_guard_alone_scopes_statements_without_an_entity_on_sqlite(tmp_path):
+    """SQLite has no row-level security: the ORM criteria must catch every shape of statement."""
+    import datetime as dt
+
+    from sqlalchemy import func
+
+    from saas import create_app
+    from saas.models import Tenant
+    from tenants.models import Member
+
+    url = f"sqlite:///{tmp_path / 'guard.db'}"
+    sqlite_app = create_app({"SQLALCHEMY_DATABASE_URI": url, "MIGRATION_DATABASE_URI": url, "REDIS_URL": None,
+                             "TESTING": True})
+    with sqlite_app.app_context():
+        db.create_all()
+        a = Tenant(id=1, slug="guard-a", name="A", owner_email="a@guard.example.com")
+        b = Tenant(id=2, slug="guard-b", name="B", owner_email="b@guard.example.com")
+        db.session.add_all([a, b])
+        db.session.commit()
+        with tenant_context(a):
+            db.session.add(Member(phone="13800000000", joined_on=dt.date(2026, 1, 1), tier_account_id=1))
+            db.session.commit()
+        with tenant_context(b):
+            assert db.session.scalar(select(func.count()).where(Member.phone == "13800000000")) == 0
+            assert db.session.scalar(select(func.count()).select_from(Member)) == 0
+            assert db.session.scalar(select(func.count(Member.id))) == 0
+            assert db.session.scalars(select(Member.phone)).all() == []
+        with tenant_context(a):
+            assert db.session.scalar(select(func.count()).select_from(Member)) == 1
+        with pytest.raises(NoTenantError):
+            db.session.scalar(select(func.count()).where(Member.phone == "13800000000"))
+        db.session.remove()
+        db.engine.dispose()
