@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start throwaway PostgreSQL and Redis on loopback, run "$@" against them, then stop them.
+# Start throwaway PostgreSQL, Redis and localstripe (a fake Stripe API) on loopback, run "$@" against
+# them, then stop them (by pid).
 #
 # The database has two roles, as production should: huiyuan_owner owns the schema and runs the
 # migrations; huiyuan_app (no superuser, no BYPASSRLS) is what the app and the tests connect as,
@@ -7,6 +8,9 @@
 set -euo pipefail
 PG_PORT=${PG_PORT:-55432}
 REDIS_PORT=${REDIS_PORT:-56379}
+STRIPE_PORT=${STRIPE_PORT:-58420}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+LOCALSTRIPE=${LOCALSTRIPE:-$ROOT/.venv/bin/localstripe}
 RUN=$(mktemp -d /tmp/huiyuan-test.XXXXXX)
 chmod 755 "$RUN"
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)
@@ -16,6 +20,7 @@ else AS_PG=(); mkdir -p "$RUN/pg"; fi
 cleanup() {
   set +e
   [ -f "$RUN/redis.pid" ] && kill "$(cat "$RUN/redis.pid")" 2>/dev/null
+  [ -f "$RUN/localstripe.pid" ] && kill "$(cat "$RUN/localstripe.pid")" 2>/dev/null
   [ -d "$RUN/pg/data" ] && "${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$RUN/pg/data" -m immediate stop >/dev/null 2>&1
   rm -rf "$RUN"
 }
@@ -41,9 +46,20 @@ redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --d
   --dir "$RUN" --pidfile "$RUN/redis.pid" --logfile "$RUN/redis.log"
 for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
+# localstripe binds every interface and keeps its state in /tmp/localstripe.pickle (not read back:
+# --from-scratch). Its webhooks are registered by the billing tests themselves.
+"$LOCALSTRIPE" --port "$STRIPE_PORT" --from-scratch >"$RUN/localstripe.log" 2>&1 &
+echo $! >"$RUN/localstripe.pid"
+for _ in $(seq 100); do
+  curl -s -o /dev/null -u sk_test_ping: "http://127.0.0.1:$STRIPE_PORT/v1/customers" && break
+  kill -0 "$(cat "$RUN/localstripe.pid")" 2>/dev/null || { cat "$RUN/localstripe.log" >&2; exit 1; }
+  sleep 0.1
+done
+
 export TEST_DATABASE_URL="postgresql+psycopg://huiyuan_app@127.0.0.1:$PG_PORT/huiyuan"
 export TEST_MIGRATION_DATABASE_URL="postgresql+psycopg://huiyuan_owner@127.0.0.1:$PG_PORT/huiyuan"
 export TEST_SUPERUSER_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/postgres"
 export TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+export TEST_STRIPE_API_BASE="http://127.0.0.1:$STRIPE_PORT"
 export TEST_RUN_DIR="$RUN"
 "$@"

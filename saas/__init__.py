@@ -57,6 +57,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     api.init_app(app)
 
+    from saas import billing
+
+    billing.init_app(app)  # after the tenant views and the API: its read-only check attaches to them
+
     from saas import cli
     from tenants import cli as loyalty_cli
 

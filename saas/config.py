@@ -54,6 +54,9 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         "MAIL_FROM": env.get("MAIL_FROM", "Huiyuan <no-reply@huiyuan.local>"),
         "PUBLIC_URL": env.get("PUBLIC_URL", "").rstrip("/") or None,
         "INVITATION_DAYS": int(env.get("INVITATION_DAYS", "7")),
+        # Counter tablets: back to the PIN pad after this many idle seconds; PIN tries per tablet.
+        "COUNTER_IDLE_SECONDS": int(env.get("COUNTER_IDLE_SECONDS", "180")),
+        "COUNTER_PIN_RATE_LIMIT": env.get("COUNTER_PIN_RATE_LIMIT", "20 per minute"),
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY") or None,
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,

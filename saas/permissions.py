@@ -47,6 +47,7 @@ O, A, R, M, V, C = (  # noqa: E741 (short names keep the table readable)
 PERMISSIONS: dict[str, frozenset[Role]] = {
     "dashboard.view": frozenset({O, A, R, M, V, C}),
     "counter.use": frozenset({O, A, R, M, V, C}),
+    "counter.manage": frozenset({O, A, M}),  # register/revoke counter tablets, reset staff PINs
     "members.view_counter": frozenset({O, A, R, M, V, C}),  # masked phone, tier, points, perks
     "members.view_full": frozenset({O, A, R, M, V}),  # 会员资料保密: full records
     "members.export": frozenset({O, A, M}),

@@ -18,6 +18,7 @@ from wtforms import EmailField, PasswordField, RadioField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from saas.audit import audit
+from saas.billing.subscriptions import start_trial
 from saas.extensions import db
 from saas.forms import choices
 from saas.ids import new_id
@@ -110,6 +111,7 @@ def create_tenant(
     )
     db.session.add(tenant)
     db.session.flush()
+    start_trial(tenant)
     from tenants.presets import load_preset
 
     today = today or dt.datetime.now(ZoneInfo(tenant.timezone)).date()

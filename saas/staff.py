@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from saas.audit import audit
 from saas.auth import revoke_sessions
+from saas.billing.entitlements import check_limit
 from saas.extensions import db
 from saas.models import Invitation, StaffUser, utcnow
 from saas.passwords import hash_password, password_problem
@@ -40,6 +41,7 @@ def token_hash(token: str) -> str:
 def invite_staff(inviter: StaffUser, *, name: str, email: str, role: str, store_id: int | None,
                  region_id: int | None) -> InvitationIssued:
     """Create an inactive-until-accepted account and a one-time link valid INVITATION_DAYS days."""
+    check_limit("staff")
     email = email.strip().lower()
     if Role(role) not in assignable_roles(inviter.role):
         raise StaffError(_("You cannot give this role."), "role")

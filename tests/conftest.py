@@ -159,14 +159,56 @@ def clean_state(request):
     owner_engine = request.getfixturevalue("owner_engine")
     tables = _tables(owner_engine)
     if tables:
-        with owner_engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} CASCADE"))
+        _truncate(owner_engine, tables)
     app = request.getfixturevalue("app")
     connection = redis_connection(app)
     connection.flushdb()
     connection.set("huiyuan:test-run", os.getpid(), ex=3600)  # keep this run's claim on the Redis db
     with app.app_context():
         limiter.reset()
+
+
+def _truncate(owner_engine, tables: list[str]) -> None:
+    """Empty the tables. A browser test may leave a request in flight on the live server (a poll, an
+    idle check): if it holds a lock the truncation waits on, end the other sessions and try again."""
+    from sqlalchemy.exc import OperationalError
+
+    statement = text(f"TRUNCATE {', '.join(tables)} CASCADE")
+    try:
+        with owner_engine.begin() as conn:
+            conn.execute(text("SET LOCAL lock_timeout = '3s'"))
+            conn.execute(statement)
+        return
+    except OperationalError:
+        pass
+    admin = create_engine(os.environ["TEST_SUPERUSER_DATABASE_URL"], isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = :db AND pid <> pg_backend_pid()"),
+                         {"db": owner_engine.url.database})
+    finally:
+        admin.dispose()
+    owner_engine.dispose()
+    with owner_engine.begin() as conn:
+        conn.execute(statement)
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The app served from a thread on a free loopback port (for Chromium and for webhook senders)."""
+    import logging
+    import threading
+
+    from werkzeug.serving import make_server
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import secrets
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from saas.billing.entitlements import check_limit
 from saas.extensions import db
 from saas.passwords import hash_password
 from tenants.domain import points as dpoints
@@ -79,6 +80,7 @@ def enroll_member(*, business_at: dt.datetime, name: str = "", phone: str | None
 
     Duplicate phone or e-mail: ServiceError duplicate_phone / duplicate_email. The caller commits.
     """
+    check_limit("members")
     on = business_at.date()
     version, program = require_program(on)
     phone, email = normalize_phone(phone), normalize_email(email)

@@ -1,15 +1,21 @@
 """SPEC §17.10: staff of tenant A who type tenant B's ids into any URL get "not found", never a hint."""
 
+import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 from saas.extensions import db
-from saas.models import Invitation, StaffUser
+from saas.models import CounterDevice, Invitation, StaffUser
 from saas.staff import invite_staff
-from tenants.models import ApiKey, Store
+from tenants.counter import register_device
+from tenants.models import ApiKey, Card, Store
 from tenants.scoping import tenant_context
 from tenants.services.api_keys import create_api_key
+from tenants.services.members import enroll_member
+from tenants.services.purchases import LineIn, record_purchase
 from tests.conftest import csrf_from
 from tests.factories import make_staff
+from tests.integration.test_counter import open_counter
 
 
 def without_tokens(html: str) -> str:
@@ -26,8 +32,15 @@ def ids_of_tenant_b(tenant_b) -> dict[str, str]:
                               region_id=None)
         assert db.session.query(Invitation).count() == 1
         api_key = create_api_key("B's POS", created_by=owner.id).api_key
+        now = dt.datetime.now(ZoneInfo(tenant_b.timezone))
+        member = enroll_member(business_at=now, name="B member", phone="13999990000")
+        purchase = record_purchase(member_id=member.id, lines=[LineIn("1", 1000)], tenders=[], business_at=now)
+        card = db.session.query(Card).filter_by(member_id=member.id).one()
+        device, _token = register_device(manager=owner, store_id=store.id, name="B till")
+        db.session.commit()
         return {"staff_id": str(issued.user.id), "store_id": str(store.id), "token": issued.token,
-                "key_id": str(api_key.id)}
+                "key_id": str(api_key.id), "member_id": str(member.id), "purchase_id": purchase["id"],
+                "card_id": str(card.id), "device_id": str(device.id)}
 
 
 def tenant_rules(app):
@@ -36,7 +49,8 @@ def tenant_rules(app):
 
 def test_every_tenant_url_with_an_id_answers_404_for_another_tenants_ids(app, client, tenant_a, tenant_b, login_as):
     b_ids = ids_of_tenant_b(tenant_b)
-    login_as("owner")
+    owner = login_as("owner")
+    open_counter(client, tenant_a, owner)  # the counter's URLs are walked from a tablet with a person at it too
     token = csrf_from(client.get("/t/tenant-a/").get_data(as_text=True))
     rules = tenant_rules(app)
     assert len(rules) >= 4
@@ -54,6 +68,8 @@ def test_every_tenant_url_with_an_id_answers_404_for_another_tenants_ids(app, cl
         db.session.expire_all()
         assert db.session.get(StaffUser, (tenant_b.id, int(b_ids["staff_id"]))).active is True
         assert db.session.get(ApiKey, (tenant_b.id, int(b_ids["key_id"]))).revoked_at is None
+        assert db.session.get(Card, (tenant_b.id, int(b_ids["card_id"]))).status == "active"
+        assert db.session.get(CounterDevice, (tenant_b.id, int(b_ids["device_id"]))).revoked_at is None
     assert len(checked) >= len(rules)
 
 

@@ -11,7 +11,7 @@ from saas import create_app
 from saas.extensions import db
 from tenants.scoping import TenantOwned
 
-PLATFORM_TABLES = {"tenants"}
+PLATFORM_TABLES = {"tenants", "subscriptions", "processed_stripe_events"}
 
 
 def tenant_tables():

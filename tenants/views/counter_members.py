@@ -1,0 +1,258 @@
+"""Counter: the member panel, and enrolling a new member (name + phone first, the rest optional)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from saas.extensions import db
+from saas.forms import choices
+from saas.models import StaffUser
+from tenants.domain.program import (
+    CardFeeEnrolment,
+    CumulativePurchaseEnrolment,
+    FreeSignUp,
+    GiftCardEnrolment,
+    SinglePurchaseEnrolment,
+)
+from tenants.programs import business_today
+from tenants.services.business_time import resolve_business_time
+from tenants.services.cards import member_cards
+from tenants.services.errors import ServiceError
+from tenants.services.members import enroll_member, find_by_phone, member_json, normalize_phone
+from tenants.services.purchases import member_purchases
+from tenants.services.stored_value import top_up
+from tenants.services.tiers import explain_member
+from tenants.views.counter_present import (
+    birthday_banner,
+    card_qr,
+    tier_perks,
+    tier_status,
+)
+from tenants.views.counter_session import (
+    FormError,
+    card_number_taken,
+    counter_required,
+    go,
+    locale,
+    member_or_404,
+    new_key,
+    parse_yuan,
+    program_now,
+    render_counter,
+    run_once,
+    service_message,
+    tier_label,
+)
+
+bp = Blueprint("members", __name__)
+
+GENDERS = choices([("", _l("—")), ("female", _l("Female")), ("male", _l("Male")), ("other", _l("Other"))])
+ID_DOCS = choices([("id_card", _l("ID card")), ("passport", _l("Passport")), ("other", _l("Other document"))])
+
+
+# --- the member panel ----------------------------------------------------------------------------
+
+
+def panel_context(member, on) -> dict:
+    """Everything the member panel shows, as of the business day `on`."""
+    program = program_now(on)
+    data = member_json(member, on)
+    try:
+        explanation = explain_member(member, on)
+    except ServiceError:
+        explanation = {"tier": data["tier"]["code"], "reasons": [], "upgrades": [], "keep": None}
+    tier_code = explanation["tier"]
+    cards = member_cards(member.id)
+    live = [c for c in cards if c.status == "active"]
+    qr_card = next((c for c in live if c.kind == "virtual"), live[0] if live else None)
+    responsible = (db.session.get(StaffUser, (member.tenant_id, member.responsible_staff_id))
+                   if member.responsible_staff_id else None)
+    return {
+        "member": member,
+        "data": data,
+        "program": program,
+        "tier_code": tier_code,
+        "tier_name": tier_label(program, tier_code),
+        "tier_index": program.tier_index(tier_code) if program else 0,
+        "status_items": tier_status(explanation, program),
+        "perks": tier_perks(program, tier_code) if program else [],
+        "birthday": birthday_banner(member, on, program, tier_code),
+        "purchases": member_purchases(member.id, limit=5),
+        "responsible": responsible,
+        "cards": cards,
+        "qr_card": qr_card,
+        "qr": card_qr(qr_card.number) if qr_card else None,
+        "full": g.counter.can("members.view_full"),
+        "coupons": [],
+        "followups": [],
+        "on": on,
+        "tier_labels": (lambda code: tier_label(program, code)),
+    }
+
+
+@bp.get("/members/<int:member_id>")
+@counter_required
+def show(member_id: int):
+    member = member_or_404(member_id)
+    context = panel_context(member, business_today())
+    context["enrolled"] = request.args.get("enrolled") == "1"
+    context["qualifying"] = request.args.get("purchase", "")
+    return render_counter("tenants/counter/member.html", "tenants/counter/member.html", **context)
+
+
+# --- enrolment -----------------------------------------------------------------------------------
+
+
+class EnrolForm(FlaskForm):
+    idem = HiddenField()
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
+    phone = StringField(_l("Mobile number"), validators=[Optional(), Length(max=20)])
+    email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=254)])
+    birthday = DateField(_l("Birthday"), validators=[Optional()])
+    gender = SelectField(_l("Gender"), choices=GENDERS, validators=[Optional()])
+    marketing_consent = BooleanField(_l("Agrees to receive offers and news"))
+    card_type = SelectField(_l("Card type"), validators=[Optional()])
+    physical_card_number = StringField(_l("Physical card number (scan it)"), validators=[Optional(), Length(max=40)])
+    card_pin = PasswordField(_l("Card PIN for stored value (4 to 8 digits)"), validators=[Optional(), Length(max=8)])
+    purchase = StringField(_l("Today's qualifying purchase (¥)"), validators=[Optional(), Length(max=20)])
+    card_fee_paid = BooleanField(_l("Card fee paid"))
+    top_up_amount = StringField(_l("Top-up with the sign-up (¥)"), validators=[Optional(), Length(max=20)])
+    id_doc_type = SelectField(_l("ID document"), choices=ID_DOCS, validators=[Optional()])
+    id_doc_number = StringField(_l("Document number"), validators=[Optional(), Length(max=40)])
+    real_name_verified = BooleanField(_l("I checked the document and the person match"))
+
+
+def enrolment_rules(program) -> dict:
+    """What the program asks of a new member, as sentences and as which optional fields to show."""
+    from saas.i18n import format_money
+
+    lines, needs = [], set()
+    for cond in program.enrolment.conditions:
+        if isinstance(cond, FreeSignUp):
+            lines.append(_("Free sign-up."))
+        elif isinstance(cond, SinglePurchaseEnrolment):
+            lines.append(_("A single purchase of at least %(amount)s.", amount=format_money(cond.min_fen)))
+            needs.add("purchase")
+        elif isinstance(cond, CumulativePurchaseEnrolment):
+            lines.append(ngettext("Purchases of at least %(amount)s within %(num)d month.",
+                                  "Purchases of at least %(amount)s within %(num)d months.", cond.months,
+                                  amount=format_money(cond.min_fen)))
+            needs.add("purchase")
+        elif isinstance(cond, CardFeeEnrolment):
+            fee = cond.fee_fen if cond.fee_fen is not None else program.card_type().fee_fen
+            lines.append(_("Paying the card fee of %(amount)s.", amount=format_money(fee)))
+            needs.update({"card_fee", "top_up"})
+            for waiver in program.card_type().fee_waivers:
+                lines.append(_("The card fee is waived with a top-up of at least %(amount)s.",
+                               amount=format_money(waiver.min_fen)))
+        elif isinstance(cond, GiftCardEnrolment):
+            lines.append(ngettext("Activating a gift card within %(num)d day of the store opening.",
+                                  "Activating a gift card within %(num)d days of the store opening.",
+                                  cond.activation_days))
+    if program.enrolment.real_name_required:
+        lines.append(_("Real-name registration: check an ID document."))
+        needs.add("real_name")
+    if len(program.enrolment.conditions) > 1:
+        lines.append(_("Any one of these is enough."))
+    return {"lines": lines, "needs": needs, "card_fee": program.card_type().fee_fen}
+
+
+def _enrol_form(program) -> EnrolForm:
+    form = EnrolForm()
+    form.card_type.choices = choices((c.code, c.name.text(locale())) for c in program.card_types)
+    if request.method == "GET":
+        form.idem.data = new_key()
+        form.card_type.data = program.card_type().code
+        form.phone.data = request.args.get("phone", "")[:20]
+    return form
+
+
+def _render_enrol(form, program, error=None, status=200):
+    return render_counter("tenants/counter/enrol.html", "tenants/counter/_enrol_form.html", status=status,
+                          form=form, rules=enrolment_rules(program) if program else None, error=error,
+                          multiple_card_types=program is not None and len(program.card_types) > 1)
+
+
+@bp.route("/enrol", methods=["GET", "POST"])
+@counter_required
+def enrol():
+    on = business_today()
+    program = program_now(on)
+    if program is None:
+        return _render_enrol(None, None, ServiceError("no_program").message, status=422)
+    form = _enrol_form(program)
+    if request.method == "GET" or not form.validate_on_submit():
+        return _render_enrol(form, program, status=422 if form.errors else 200)
+    counter = g.counter
+    try:
+        purchase_fen = parse_yuan(form.purchase.data, "purchase")
+        top_up_fen = parse_yuan(form.top_up_amount.data, "top_up_amount")
+    except FormError as err:
+        getattr(form, err.field).errors = [err.message]
+        return _render_enrol(form, program, status=422)
+    card_type = form.card_type.data or None
+    fee = program.card_type(card_type).fee_fen if any(c.code == card_type for c in program.card_types) else 0
+    pin = (form.card_pin.data or "").strip() or None
+    if pin and not (pin.isdigit() and 4 <= len(pin) <= 8):
+        form.card_pin.errors = [_("The card PIN is 4 to 8 digits.")]
+        return _render_enrol(form, program, status=422)
+    if card_number_taken(form.physical_card_number.data):
+        form.physical_card_number.errors = [_("This card number is already in use.")]
+        return _render_enrol(form, program, status=422)
+    fields = {
+        "name": form.name.data.strip(), "phone": (form.phone.data or "").strip() or None,
+        "email": (form.email.data or "").strip() or None, "birthday": form.birthday.data,
+        "gender": form.gender.data or None, "marketing_consent": bool(form.marketing_consent.data),
+        "card_type": card_type, "physical_card_number": (form.physical_card_number.data or "").strip() or None,
+        "purchase_fen": purchase_fen, "card_fee_paid_fen": fee if form.card_fee_paid.data else 0,
+        "top_up_fen": top_up_fen, "real_name_verified": bool(form.real_name_verified.data and form.id_doc_number.data),
+        "id_doc_type": form.id_doc_type.data if form.id_doc_number.data else None,
+        "id_doc_number": (form.id_doc_number.data or "").strip() or None,
+    }
+    payload = {**fields, "pin": bool(pin), "store": counter.store.id, "staff": counter.operator.id}
+
+    def work() -> dict:
+        at = resolve_business_time(None)
+        member = enroll_member(business_at=at, store_id=counter.store.id, staff_id=counter.operator.id, pin=pin,
+                               source="counter", **fields)
+        if top_up_fen:
+            top_up(member_id=member.id, amount_fen=top_up_fen, business_at=at, store_id=counter.store.id,
+                   staff_id=counter.operator.id)
+        return {"member_id": str(member.id)}
+
+    try:
+        result, _replayed = run_once(form.idem.data, "counter.enrol", payload, work)
+    except ServiceError as err:
+        if err.code == "duplicate_phone":
+            form.phone.errors = [err.message]
+        elif err.code == "duplicate_email":
+            form.email.errors = [err.message]
+        return _render_enrol(form, program, service_message(err), status=422)
+    target = url_for(".show", member_id=int(result["member_id"]), enrolled=1,
+                     purchase=form.purchase.data.strip() if purchase_fen else None)
+    return go(target)
+
+
+@bp.get("/enrol/phone")
+@counter_required
+def phone_check():
+    """As the phone is typed: already a member? (one member per phone number, SPEC §3)."""
+    raw = request.args.get("phone", "")[:20]
+    digits = "".join(ch for ch in raw if ch.isdigit())
+    state, existing = None, None
+    if len(digits) >= 6:  # a number of another country may be short; "not a member" only once it is whole
+        try:
+            normalize_phone(raw)
+        except ServiceError:
+            state = "invalid" if len(digits) >= 11 else None
+        else:
+            existing = find_by_phone(raw)
+            state = "taken" if existing else ("free" if len(digits) >= 11 else None)
+    return render_counter("tenants/counter/_phone_check.html", "tenants/counter/_phone_check.html",
+                          state=state, existing=existing)
