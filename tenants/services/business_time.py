@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
+
 from saas.extensions import db
 from saas.models import Tenant
 from saas.settings import tenant_setting
@@ -34,7 +36,8 @@ def resolve_business_time(value: str | dt.datetime | dt.date | None, *, now: dt.
         try:
             value = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError as err:
-            raise ServiceError("validation_failed", fields={"business_at": "invalid datetime"}) from err
+            raise ServiceError("validation_failed",
+                               fields={"business_at": _("Must be a date and time (ISO 8601).")}) from err
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         value = dt.datetime.combine(value, dt.time(12, 0))
     if value.tzinfo is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from saas.extensions import db
@@ -103,7 +104,7 @@ def clear_pin_failures(member_id: int) -> None:
 
 def set_pin(card: Card, pin: str) -> None:
     if not (pin.isdigit() and 4 <= len(pin) <= 8):
-        raise ServiceError("validation_failed", fields={"pin": "4 to 8 digits"})
+        raise ServiceError("validation_failed", fields={"pin": _("The card PIN is 4 to 8 digits.")})
     card.pin_hash = hash_password(pin)
     clear_pin_failures(card.member_id)
 
@@ -117,9 +118,9 @@ def issue_physical_card(member_id: int, number: str, on: dt.date, *, card_type: 
         raise ServiceError("member_closed")
     number = (number or "").strip()
     if not number or len(number) > 40 or not number.isalnum():
-        raise ServiceError("validation_failed", fields={"number": "letters and digits, at most 40"})
+        raise ServiceError("validation_failed", fields={"number": _("Use letters and digits, at most 40.")})
     if db.session.scalar(select(Card.id).where(Card.number == number)) is not None:
-        raise ServiceError("validation_failed", fields={"number": "already issued"})
+        raise ServiceError("validation_failed", fields={"number": _("This card number is already in use.")})
     _version, program = require_program(on)
     try:
         state = dcards.issue_card(program, number, str(member.id), on, card_type)

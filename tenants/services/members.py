@@ -6,6 +6,7 @@ import datetime as dt
 import re
 import secrets
 
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -38,7 +39,7 @@ def normalize_phone(raw: str | None) -> str | None:
     elif digits.startswith("86") and len(digits) == 13:
         digits = digits[2:]
     if not PHONE_RE.match(digits):
-        raise ServiceError("validation_failed", fields={"phone": "invalid phone number"})
+        raise ServiceError("validation_failed", fields={"phone": _("Enter a valid mobile number.")})
     return digits
 
 
@@ -47,7 +48,7 @@ def normalize_email(raw: str | None) -> str | None:
         return None
     email = str(raw).strip().lower()
     if "@" not in email or len(email) > 254 or " " in email:
-        raise ServiceError("validation_failed", fields={"email": "invalid e-mail"})
+        raise ServiceError("validation_failed", fields={"email": _("Enter a valid e-mail address.")})
     return email
 
 
@@ -95,11 +96,15 @@ def enroll_member(*, business_at: dt.datetime, name: str = "", phone: str | None
     except DomainError as err:
         raise ServiceError.from_domain(err) from err
     if phone and db.session.scalar(select(func.count()).where(Member.phone == phone)):
-        raise ServiceError("duplicate_phone", fields={"phone": "taken"})
+        raise ServiceError("duplicate_phone", fields={"phone": _("A member with this phone number already exists.")})
     if email and db.session.scalar(select(func.count()).where(Member.email == email)):
-        raise ServiceError("duplicate_email", fields={"email": "taken"})
+        raise ServiceError("duplicate_email", fields={"email": _("A member with this e-mail already exists.")})
+    if physical_card_number and db.session.scalar(
+            select(func.count(Card.id)).where(Card.number == physical_card_number.strip())):
+        raise ServiceError("validation_failed",
+                           fields={"physical_card_number": _("This card number is already in use.")})
     if referrer_id is not None and db.session.get(Member, (_tenant_id(), referrer_id)) is None:
-        raise ServiceError("validation_failed", fields={"referrer_id": "unknown member"})
+        raise ServiceError("validation_failed", fields={"referrer_id": _("Unknown member.")})
     account = new_account(program, version.version, on)
     db.session.flush()
     member = Member(name=(name or "").strip()[:80], phone=phone, phone_last4=phone[-4:] if phone else None,
@@ -110,8 +115,11 @@ def enroll_member(*, business_at: dt.datetime, name: str = "", phone: str | None
     db.session.add(member)
     db.session.flush()
     virtual = issue_card(program, new_card_number(), str(member.id), on, card_type)
+    # Card-fee income is sales of the staff who sold the card (SPEC §4): on the physical card when
+    # one is handed over, else on the virtual one.
     db.session.add(Card(member_id=member.id, number=virtual.number, kind="virtual", card_type=virtual.card_type,
                         status=virtual.status, issued_on=on, valid_until=virtual.valid_until, store_id=store_id,
+                        fee_fen=0 if physical_card_number else decision.card_fee_fen, sold_by=staff_id,
                         pin_hash=hash_password(pin) if pin else None))
     if physical_card_number:
         physical = issue_card(program, physical_card_number.strip(), str(member.id), on, card_type)
@@ -130,7 +138,8 @@ def enroll_member(*, business_at: dt.datetime, name: str = "", phone: str | None
         db.session.flush()
     except IntegrityError as err:  # a concurrent twin took the phone or the card number
         db.session.rollback()
-        raise ServiceError("duplicate_phone", fields={"phone": "taken"}) from err
+        raise ServiceError("duplicate_phone",
+                           fields={"phone": _("A member with this phone number already exists.")}) from err
     return member
 
 
@@ -186,17 +195,18 @@ def search_members(q: str, limit: int = 10) -> list[Member]:
 def update_member(member: Member, changes: dict) -> Member:
     for key in changes:
         if key not in EDITABLE and key != "phone":
-            raise ServiceError("validation_failed", fields={key: "not editable"})
+            raise ServiceError("validation_failed", fields={key: _("This field cannot be changed here.")})
     if "phone" in changes:
         phone = normalize_phone(changes["phone"])
         if phone != member.phone and phone and db.session.scalar(
                 select(func.count()).where(Member.phone == phone, Member.id != member.id)):
-            raise ServiceError("duplicate_phone", fields={"phone": "taken"})
+            raise ServiceError("duplicate_phone",
+                               fields={"phone": _("A member with this phone number already exists.")})
         member.phone, member.phone_last4 = phone, phone[-4:] if phone else None
     if "email" in changes:
         email = normalize_email(changes["email"])
         if email and db.session.scalar(select(func.count()).where(Member.email == email, Member.id != member.id)):
-            raise ServiceError("duplicate_email", fields={"email": "taken"})
+            raise ServiceError("duplicate_email", fields={"email": _("A member with this e-mail already exists.")})
         changes = {**changes, "email": email}
     for key in EDITABLE:
         if key in changes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from saas.extensions import db
@@ -27,7 +28,7 @@ def _code_of(store_id: int | None) -> str | None:
 
     store = db.session.get(Store, (current_tenant_id(), store_id))
     if store is None:
-        raise ServiceError("validation_failed", fields={"store_id": "unknown store"})
+        raise ServiceError("validation_failed", fields={"store_id": _("Unknown store.")})
     return store.code
 
 
@@ -35,7 +36,8 @@ def redeem(*, member_id: int, kind: str, business_at: dt.datetime, code: str = "
            points: int = 0, nights: int = 0, store_id: int | None = None, staff_id: int | None = None) -> dict:
     """Exchange available points for a reward; stock of catalogue items goes down in the same commit."""
     if kind not in KINDS:
-        raise ServiceError("validation_failed", fields={"kind": f"one of {', '.join(KINDS)}"})
+        raise ServiceError("validation_failed",
+                           fields={"kind": _("Must be one of: %(expected)s.", expected=", ".join(KINDS))})
     on = business_at.date()
     member = ledger.lock_member(member_id)
     if member.status != "active":
@@ -93,7 +95,7 @@ def adjust_points(*, member_id: int, delta: int, reason: str, business_at: dt.da
     """A manual adjustment with a reason (and approver). Never below zero; never counts for tiers."""
     reason = (reason or "").strip()
     if not reason:
-        raise ServiceError("validation_failed", fields={"reason": "a reason is required"})
+        raise ServiceError("validation_failed", fields={"reason": _("A reason is required.")})
     if delta == 0:
         raise ServiceError("invalid_amount")
     on = business_at.date()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from saas.extensions import db
@@ -53,7 +54,7 @@ def _store_code(store_id: int | None) -> str | None:
         return None
     store = db.session.get(Store, (_tenant_id(), store_id))
     if store is None:
-        raise ServiceError("validation_failed", fields={"store_id": "unknown store"})
+        raise ServiceError("validation_failed", fields={"store_id": _("Unknown store.")})
     return store.code
 
 
@@ -81,7 +82,7 @@ def record_purchase(*, member_id: int, lines: list[LineIn], tenders: list[Tender
     are pending until the return window passes and the spend counts for tiers on that day (§19.7).
     """
     if not lines:
-        raise ServiceError("validation_failed", fields={"lines": "at least one line"})
+        raise ServiceError("validation_failed", fields={"lines": _("At least one line.")})
     on = business_at.date()
     savepoint = db.session.begin_nested() if preview else None  # a preview leaves no trace
     member = ledger.lock_member(member_id)

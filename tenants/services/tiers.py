@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
 
 from saas.extensions import db
@@ -196,16 +197,17 @@ def link_members(member_ids: list[int], kind: str, as_of: dt.date) -> TierAccoun
     The new account starts on the best tier any of them holds; their old accounts stay as history.
     """
     if kind not in ("couple", "family") or len(set(member_ids)) < 2:
-        raise ServiceError("validation_failed", fields={"member_ids": "two or more members"})
+        raise ServiceError("validation_failed", fields={"member_ids": _("Link two or more members.")})
     version, program = require_program(as_of)
     members = [ledger.lock_member(mid) for mid in sorted(set(member_ids))]
     if program.linked_cards is None or kind not in program.linked_cards.kinds:
-        raise ServiceError("validation_failed", fields={"kind": "linked cards of this kind are not offered"})
+        raise ServiceError("validation_failed",
+                           fields={"kind": _("The program does not offer linked cards of this kind.")})
     if len(members) > program.linked_cards.max_members:
-        raise ServiceError("validation_failed", fields={"member_ids": "too many members"})
+        raise ServiceError("validation_failed", fields={"member_ids": _("Too many members for one linked card.")})
     accounts = [db.session.get(TierAccount, (m.tenant_id, m.tier_account_id)) for m in members]
     if any(a.kind != "single" for a in accounts):
-        raise ServiceError("validation_failed", fields={"member_ids": "already linked"})
+        raise ServiceError("validation_failed", fields={"member_ids": _("A member is already linked.")})
     best = max(accounts, key=lambda a: program.tier_index(a.tier_code))
     account = TierAccount(kind=kind, program_version=version.version, tier_code=best.tier_code, since=as_of,
                           period_start=as_of, period_end=best.period_end, evaluated_through=as_of - ONE_DAY)
@@ -220,7 +222,7 @@ def unlink_member(member: Member, as_of: dt.date) -> TierAccount:
     """Take a member out of a linked account onto a single account at the base tier."""
     account = db.session.get(TierAccount, (member.tenant_id, member.tier_account_id))
     if account.kind == "single":
-        raise ServiceError("validation_failed", fields={"member_id": "not linked"})
+        raise ServiceError("validation_failed", fields={"member_id": _("This member is not linked.")})
     version, program = require_program(as_of)
     single = new_account(program, version.version, as_of)
     db.session.flush()
