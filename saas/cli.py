@@ -21,7 +21,7 @@ demo = AppGroup("demo", help="Demo data for trying Huiyuan out.")
 def seed_command(url: str, members: int | None, today: dt.datetime | None) -> None:
     """Create the four demo tenants (skipping those that exist), give each a year of member history
     (only what is missing), and print their log-ins."""
-    from saas.demo import DEMO_MEMBERS, DEMO_PASSWORD, seed_demo
+    from saas.demo import DEMO_MEMBERS, DEMO_PASSWORD, DEMO_PIN, seed_demo
 
     members = DEMO_MEMBERS if members is None else members
     live = sys.stdout.isatty()
@@ -47,7 +47,8 @@ def seed_command(url: str, members: int | None, today: dt.datetime | None) -> No
 
     logins = seed_demo(members=members, today=today.date() if today else None, progress=progress, summary=summary)
     click.echo(f"\nHuiyuan is ready at {url}/  (database: {current_app.config['SQLALCHEMY_DATABASE_URI']})")
-    click.echo(f"Demo log-ins (password for all: {DEMO_PASSWORD}):")
+    click.echo(f"Demo log-ins (password for all: {DEMO_PASSWORD}; counter PIN for all: {DEMO_PIN}).")
+    click.echo("At the counter, a store manager registers the tablet once; staff then tap their name and PIN.")
     current = None
     for login in logins:
         if login.slug != current:

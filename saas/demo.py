@@ -21,6 +21,7 @@ from tenants.resolve import tenant_by_slug
 from tenants.scoping import tenant_context
 
 DEMO_PASSWORD = "Demo-2026-huiyuan"  # noqa: S105 (printed by make run on purpose)
+DEMO_PIN = "2580"  # every demo staff member's counter PIN (printed by make run)
 DEMO_MEMBERS = 2000  # per demo tenant, with twelve months of history
 DEMO_SEED = 2026  # the history is a function of this seed and of "today"
 DEMO_ZONE = "Asia/Shanghai"  # the demo tenants' time zone (the tenant default)
@@ -112,6 +113,7 @@ def seed_demo(password: str = DEMO_PASSWORD, *, members: int = DEMO_MEMBERS, tod
 
 
 def _create(spec: DemoTenant, password: str, password_hash: str, program_from: dt.date):
+    pin_hash = hash_password(DEMO_PIN)
     result = create_tenant(business_name=spec.name, slug=spec.slug, vertical=spec.vertical,
                            owner_name=spec.owner, email=_email("owner", spec.vertical), password=password,
                            language="zh_CN", today=program_from)
@@ -137,8 +139,10 @@ def _create(spec: DemoTenant, password: str, password_hash: str, program_from: d
             for role, key in ((Role.STORE_MANAGER, "manager"), (Role.VIP_SPECIALIST, "vip"), (Role.CLERK, "clerk")):
                 staff.append(StaffUser(name=names.pop(0), email=_email(key, spec.vertical, n), role=role,
                                        store_id=store.id))
+        result.owner.pin_hash = pin_hash
         for user in staff:
             user.password_hash = password_hash
+            user.pin_hash = pin_hash
             user.locale = "zh_CN"
         db.session.add_all(staff)
         db.session.flush()

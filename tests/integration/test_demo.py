@@ -66,3 +66,14 @@ def test_the_mall_store_list_says_which_merchants_do_not_accept_the_card(client,
         cosmetics = db.session.query(Store).filter_by(code="f1-cosmetics").one()
     page = client.get(f"/t/demo-mall/stores/{cosmetics.id}").get_data(as_text=True)
     assert "原价的 98%" in page and "每 ¥2.00 积 1 分" in page
+
+
+def test_demo_staff_can_use_the_counter_with_the_printed_pin(app_ctx):
+    from saas.demo import DEMO_PIN
+    from saas.passwords import verify_password
+
+    seed_demo(members=0)
+    tenant = db.session.query(Tenant).filter_by(slug="demo-clothing").one()
+    with tenant_context(tenant):
+        staff = db.session.query(StaffUser).all()
+        assert staff and all(verify_password(u.pin_hash, DEMO_PIN) for u in staff)
