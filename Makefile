@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP) translations
 
 translations: $(STAMP)
-	@$(VENV)/bin/pybabel compile -d saas/translations -f >/dev/null
+	@$(VENV)/bin/pybabel compile -d saas/translations -f >/dev/null 2>&1
 
 # Extract strings and merge them into the catalogues (run after changing user-visible text).
 messages: $(STAMP)
