@@ -25,6 +25,7 @@ import logging
 import math
 import random
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -254,7 +255,7 @@ class _Context:
 # --- the verticals ---------------------------------------------------------------------------
 
 
-class Vertical:
+class Vertical(ABC):
     """How members of one trade behave: who they are, when they come, what they buy, what they do
     with their points and stored value. `plan_visit` draws a visit; `post_visit` posts it."""
 
@@ -288,10 +289,10 @@ class Vertical:
     def profile(self, rng: random.Random, plan: Plan) -> dict:
         return {}
 
+    @abstractmethod
     def plan_visit(self, ctx: _Context, rng: random.Random, plan: Plan, at: dt.datetime, store: Store) -> dict:
         """One visit at `store`: its receipt lines and the rolls that decide, when it is posted, whether
-        points or stored value pay part of it."""
-        raise NotImplementedError
+        points or stored value pay part of it (each vertical says)."""
 
     def give_back(self, rng: random.Random, visit: dict) -> dict | None:
         """What a return of this visit takes back (line id → quantity), or None when it is not returnable."""
