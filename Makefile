@@ -41,8 +41,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
+# Benchmarks (bench/RESULTS.md): `make bench ARGS="all --size large"`. Without BENCH_DATABASE_URL they run on
+# bench/services.sh's own PostgreSQL and Redis (ports 55462/56409, data kept in /var/tmp/huiyuan-bench).
 bench: install
-	$(PY) -m bench $(ARGS)
+	@if [ -n "$$BENCH_DATABASE_URL" ]; then $(PY) -m bench $(or $(ARGS),all --size small); \
+	else bash bench/services.sh run $(PY) -m bench $(or $(ARGS),all --size small); fi
 
 clean:
 	rm -rf $(VENV) instance test-output

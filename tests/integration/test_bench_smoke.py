@@ -1,0 +1,63 @@
+"""The benchmark harness works end to end at a tiny size (bench/: generator, checks, scenarios 2 and 3).
+
+A smoke test of the harness only: the figures must be well formed, never fast — nothing here asserts a time.
+"""
+
+import dataclasses
+import datetime as dt
+import math
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bench.checks import check
+from bench.generate import LARGE_SLUG, generate
+from bench.scenarios import TARGETS, legacy_import, lookup, messaging, prepare, segments, summary
+from bench.server import gunicorn
+from bench.settings import size_named, urls_from_env
+
+pytestmark = pytest.mark.postgres
+
+TINY = dataclasses.replace(size_named("tiny"), members=300, small_tenants=1, small_members=30)
+
+
+def well_formed(figures: dict) -> None:
+    for key in ("rps", "p50_ms", "p99_ms", "mean_ms"):
+        assert isinstance(figures[key], float) and math.isfinite(figures[key]) and figures[key] >= 0, (key, figures)
+    assert figures["requests"] > 0 and not figures["errors"], figures
+
+
+def test_the_generator_loads_consistent_ledgers_and_the_scenarios_report_figures(app):
+    urls = urls_from_env()
+    as_of = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+    loaded = generate(app, urls.owner, TINY, seed=3, as_of=as_of, log=lambda _m: None)
+    assert loaded["tenants"] == 2 and loaded["members"] == 330
+    assert loaded["rows"]["purchases"] == loaded["purchases"] > 0
+    assert loaded["rows"]["points_entries"] >= loaded["rows"]["points_lots"] > 0
+
+    checked = check(urls, sample=40, log=lambda _m: None)
+    assert checked["problem_count"] == 0, checked["problems"]
+    assert checked["members"] == 330 and checked["sampled"] >= 40
+
+    prep = prepare(urls, sample=50)
+    assert prep.slug == LARGE_SLUG and prep.members and prep.cards
+    with gunicorn(urls, prep.secret, log_path=prep.workdir / "gunicorn.log") as base:
+        looked = lookup(base, prep, duration=0.5, clients=1, rounds=1, log=lambda _m: None)
+    well_formed(looked["baseline"])
+    assert set(looked["variants"]) == {"counter_phone", "counter_last4", "counter_card", "api_phone", "api_card"}
+    for figures in looked["variants"].values():
+        well_formed(figures)
+        assert figures["slower_than_select1"] > 0 and isinstance(figures["met"], bool)
+
+    segmented = segments(urls, rounds=1, log=lambda _m: None)
+    assert segmented["members"] == 300
+    assert sum(c["members"] for c in segmented["summary"]["abc"]) == 300
+    assert sum(segmented["summary"]["rfm_layers"].values()) == sum(segmented["summary"]["lifecycle"].values()) == 300
+    assert segmented["report_s"] > 0 and segmented["baseline"]["seconds"] > 0
+    assert any("Seq Scan" in line for line in segmented["baseline"]["plan"])
+    assert segmented["ratio_to_members_scan"] > 0 and isinstance(segmented["met"], bool)
+
+    assert messaging()["status"] and legacy_import()["status"]
+    table = summary({"lookup": looked, "segments": segmented, "messaging": messaging(), "import": legacy_import()})
+    assert table.count("\n") == 1 + 5 + 1 + 2 and f"<= {TARGETS['lookup_ratio']}x" in table
