@@ -5,6 +5,7 @@
     python -m bench run --duration 20               # scenarios 1-5, figures and ratios
     python -m bench run --only lookup,segments      # some of them
     python -m bench profile                         # SQL statements of one API purchase
+    python -m bench summary bench/results/large-asis.json   # the table of a saved run
     python -m bench all --size small                # generate, check, run
 
 Figures go to stdout and to bench/results/<size>-<timestamp>.json; bench/RESULTS.md is the curated record.
@@ -84,6 +85,16 @@ def cmd_profile(args) -> dict:
     return result
 
 
+def cmd_summary(args) -> dict:
+    from bench.scenarios import resummarize, summary
+
+    for path in args.files:
+        results = resummarize(json.loads(Path(path).read_text()))
+        log(f"{path}: {results.get('dataset')}, experiments: {', '.join(results.get('experiments', [])) or 'none'}")
+        log(summary(results))
+    return {}
+
+
 def cmd_all(args) -> dict:
     generated = cmd_generate(args)
     checked = cmd_check(args)
@@ -100,7 +111,8 @@ def cmd_all(args) -> dict:
 def _save(result: dict, args) -> None:
     RESULTS_DIR.mkdir(exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = RESULTS_DIR / f"{getattr(args, 'size', 'run')}-{args.command}-{stamp}.json"
+    size = f"{args.size}-" if getattr(args, "size", None) else ""
+    path = RESULTS_DIR / f"{size}{args.command}-{stamp}.json"
     path.write_text(json.dumps(result, indent=2, default=str, ensure_ascii=False))
     log(f"saved {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
 
@@ -134,12 +146,14 @@ def main(argv: list[str] | None = None) -> None:
     prof = sub.add_parser("profile", parents=[common], help="SQL statements per API purchase")
     prof.add_argument("--purchases", type=int, default=200)
     prof.add_argument("--experiments", default="", help="index,search (bench/experiments.py)")
+    summ = sub.add_parser("summary", help="the Markdown table of saved runs (bench/results/*.json)")
+    summ.add_argument("files", nargs="+")
     every = sub.add_parser("all", parents=[common, gen, runs], help="generate, check, run")
     every.add_argument("--sample", type=int, default=300)
     args = parser.parse_args(argv)
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    {"generate": cmd_generate, "check": cmd_check, "run": cmd_run, "profile": cmd_profile, "all": cmd_all}[
-        args.command](args)
+    {"generate": cmd_generate, "check": cmd_check, "run": cmd_run, "profile": cmd_profile, "summary": cmd_summary,
+     "all": cmd_all}[args.command](args)
 
 
 if __name__ == "__main__":

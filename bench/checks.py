@@ -41,7 +41,7 @@ def check(urls, sample: int = 300, log=print) -> dict:
     join date with ``tenants.domain.tiers.evaluate_tier`` gives the stored state."""
     from sqlalchemy import func, select, text
 
-    from bench.database import make_app
+    from bench.database import app_context
     from bench.generate import BENCH_PREFIX
     from saas.extensions import db
     from saas.models import Tenant
@@ -54,10 +54,9 @@ def check(urls, sample: int = 300, log=print) -> dict:
     from tenants.services.tiers import account_activities, evaluate_member, state_of
 
     started = time.perf_counter()
-    app = make_app(urls)
     problems: list[str] = []
     totals = {"tenants": 0, "members": 0, "sampled": 0}
-    with app.app_context():
+    with app_context(urls):
         tenants = list(db.session.scalars(select(Tenant).where(Tenant.slug.startswith(BENCH_PREFIX))
                                           .order_by(Tenant.slug)))
         db.session.commit()

@@ -3,6 +3,9 @@ an app bound to it that connects as the app role, as production does."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -46,6 +49,21 @@ def make_app(urls: Urls, **overrides):
         config.update(REDIS_URL=urls.redis, RATELIMIT_STORAGE_URI=urls.redis)
     config.update(overrides)
     return create_app(config)
+
+
+@contextmanager
+def app_context(urls: Urls, **overrides) -> Iterator:
+    """An app context on the bench database whose pooled connections are closed on the way out."""
+    from saas.extensions import db
+
+    app = make_app(urls, **overrides)
+    with app.app_context():
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            for engine in db.engines.values():
+                engine.dispose()
 
 
 def migrate(app) -> None:

@@ -137,8 +137,6 @@ def supported(program) -> list[tuple[int, str]]:
         tiers.append((rules[0].min, tier.code))
     if [bar for bar, _ in tiers] != sorted(bar for bar, _ in tiers):
         raise ValueError("tier bars must rise with the tiers")
-    if program.linked_cards is not None and program.linked_cards.thresholds:
-        pass  # linked accounts are not generated: every account is single
     return tiers
 
 

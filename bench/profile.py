@@ -108,13 +108,18 @@ def profile_purchases(urls: Urls, purchases: int = 200, experiments: tuple[str, 
 
 
 def _profile(urls: Urls, purchases: int, log) -> dict:
-    from bench.database import make_app
+    from bench.database import app_context
     from bench.scenarios import prepare
-    from saas.extensions import db
 
     prep = prepare(urls, sample=max(purchases * 2, 50))
-    app = make_app(urls, SECRET_KEY=prep.secret, COUNTER_IDLE_SECONDS=86_400)
-    app.test_client_class = _IsolatedClient
+    with app_context(urls, SECRET_KEY=prep.secret, COUNTER_IDLE_SECONDS=86_400) as app:
+        app.test_client_class = _IsolatedClient
+        return _measure_all(app, prep, purchases, log)
+
+
+def _measure_all(app, prep, purchases: int, log) -> dict:
+    from saas.extensions import db
+
     client = app.test_client()
     auth = {"Authorization": f"Bearer {prep.api_token}"}
     nonce = secrets.token_hex(4)
@@ -129,20 +134,19 @@ def _profile(urls: Urls, purchases: int, log) -> dict:
         client.set_cookie(name, value)
     counter = {"headers": {"HX-Request": "true"}}
     members, cards = prep.members, prep.cards
-    with app.app_context():
-        engine = db.engine
-        _measure(client, engine, [purchase(i, members[-1 - i][0]) for i in range(10)], "points_earned")  # warm-up
-        result = {"purchase": _measure(client, engine, [purchase(100 + i, members[i][0]) for i in range(purchases)],
-                                       "points_earned")}
-        for name, q in (("counter_phone", lambda i: members[i][1]), ("counter_last4", lambda i: members[i][2]),
-                        ("counter_card", lambda i: cards[i % len(cards)])):
-            result[name] = _measure(client, engine, [("GET", f"/t/{prep.slug}/counter?q={q(i)}", counter)
-                                                     for i in range(purchases)], "member-row")
-        api = {"headers": auth}
-        for name, query in (("api_phone", lambda i: f"phone={members[i][1]}"),
-                            ("api_card", lambda i: f"card={cards[i % len(cards)]}")):
-            result[name] = _measure(client, engine, [("GET", f"/api/v1/members?{query(i)}", api)
-                                                     for i in range(purchases)], '"id"')
+    engine = db.engine
+    _measure(client, engine, [purchase(i, members[-1 - i][0]) for i in range(10)], "points_earned")  # warm-up
+    result = {"purchase": _measure(client, engine, [purchase(100 + i, members[i][0]) for i in range(purchases)],
+                                   "points_earned")}
+    for name, q in (("counter_phone", lambda i: members[i][1]), ("counter_last4", lambda i: members[i][2]),
+                    ("counter_card", lambda i: cards[i % len(cards)])):
+        result[name] = _measure(client, engine, [("GET", f"/t/{prep.slug}/counter?q={q(i)}", counter)
+                                                 for i in range(purchases)], "member-row")
+    api = {"headers": auth}
+    for name, query in (("api_phone", lambda i: f"phone={members[i][1]}"),
+                        ("api_card", lambda i: f"card={cards[i % len(cards)]}")):
+        result[name] = _measure(client, engine, [("GET", f"/api/v1/members?{query(i)}", api)
+                                                 for i in range(purchases)], '"id"')
     for name, figures in result.items():
         log(f"{name}: {figures['statements_per_request']} statements, server p50 {figures['server_ms_p50']} ms, "
             f"p99 {figures['server_ms_p99']} ms, SQL {figures['sql_ms_mean']} ms + Python "

@@ -57,7 +57,7 @@ def prepare(urls: Urls, sample: int = 5_000, slug: str = LARGE_SLUG) -> Prepared
     and a random sample of active members and their cards."""
     from sqlalchemy import func, select
 
-    from bench.database import make_app
+    from bench.database import app_context
     from saas.extensions import db
     from saas.models import StaffUser, Tenant
     from tenants.counter import register_device
@@ -67,8 +67,7 @@ def prepare(urls: Urls, sample: int = 5_000, slug: str = LARGE_SLUG) -> Prepared
     from tenants.views.counter_session import COOKIE, SESSION_KEY
 
     secret = secrets.token_hex(16)
-    app = make_app(urls, SECRET_KEY=secret)
-    with app.app_context():
+    with app_context(urls, SECRET_KEY=secret) as app:
         tenant = db.session.scalars(select(Tenant).where(Tenant.slug == slug)).one_or_none()
         if tenant is None:
             raise SystemExit(f"no tenant {slug}: run `python -m bench generate` first")
@@ -111,7 +110,7 @@ def _post(url: str, body: dict, headers: dict[str, str]) -> tuple[int, str]:
 
 
 def _ratio(a: float, b: float) -> float | None:
-    return round(a / b, 2) if b else None
+    return round(a / b, 3 if a / b < 0.1 else 2) if b else None
 
 
 # --- 1. purchase posting ------------------------------------------------------------------------------
@@ -152,10 +151,16 @@ def purchase(base: str, prep: Prepared, urls: Urls, *, duration: float, clients:
         if pg_url:
             base_runs.append(pgbench(pg_url, duration=duration, clients=clients))
             log(f"  round {n + 1}: pgbench TPC-B-like {base_runs[-1]['rps']} tps, p99 {base_runs[-1]['p99_ms']} ms")
-        api.append(wrk(base, "purchase.lua", [str(rows), f"{secrets.token_hex(4)}r{n}"], duration=duration,
-                       connections=clients, headers=auth))
+        api.append(_settle(wrk(base, "purchase.lua", [str(rows), f"{secrets.token_hex(4)}r{n}"], duration=duration,
+                               connections=clients, headers=auth)))
         log(f"  round {n + 1}: POST /api/v1/purchases {api[-1]['rps']} req/s, p99 {api[-1]['p99_ms']} ms, "
             f"errors {api[-1]['errors'] or 'none'}")
+    return purchase_result(api, base_runs, clients, {k: sample[k] for k in ("points_earned", "tier_before",
+                                                                           "tier_after", "balances")})
+
+
+def purchase_result(api: list[dict], base_runs: list[dict], clients: int, sample: dict | None = None) -> dict:
+    """The figures of scenario 1 from its rounds (also used to re-summarise a saved run)."""
     best = _median_run(api)
     baseline = _median_run(base_runs) if base_runs else None
     result = {
@@ -164,7 +169,7 @@ def purchase(base: str, prep: Prepared, urls: Urls, *, duration: float, clients:
         "api": best, "rounds": api,
         "baseline": {"what": f"pgbench -b tpcb-like -s 10 -c{clients} -j{clients}", **(baseline or {})},
         "baseline_rounds": base_runs,
-        "sample_response": {k: sample[k] for k in ("points_earned", "tier_before", "tier_after", "balances")},
+        "sample_response": sample or {},
     }
     if baseline:
         result["ratio_to_pgbench"] = _ratio(best["rps"], baseline["rps"])
@@ -178,9 +183,17 @@ def purchase(base: str, prep: Prepared, urls: Urls, *, duration: float, clients:
     return result
 
 
+def _settle(previous: dict) -> dict:
+    """Let requests the last load left in flight finish (wrk stops sending, the workers do not stop working),
+    so that they do not queue in front of the next measurement: as long as its slowest request took."""
+    time.sleep(min(10.0, previous["max_ms"] / 1000) + 0.2)
+    return previous
+
+
 def _median_run(runs: list[dict]) -> dict:
+    """The median round by throughput; of two, the slower (never flatter the figures)."""
     ordered = sorted(runs, key=lambda r: r["rps"])
-    return ordered[len(ordered) // 2]
+    return ordered[(len(ordered) - 1) // 2]
 
 
 # --- 2. member lookup at the counter ------------------------------------------------------------------
@@ -211,13 +224,18 @@ def lookup(base: str, prep: Prepared, *, duration: float, clients: int, rounds: 
     select1.write_text("/bench/select1\n")
     runs: dict[str, list[dict]] = {name: [] for name in ("select1", *variants)}
     for n in range(rounds):
-        runs["select1"].append(paths_load(base, str(select1), duration=duration, connections=clients))
+        runs["select1"].append(_settle(paths_load(base, str(select1), duration=duration, connections=clients)))
         log(f"  round {n + 1}: select1 {runs['select1'][-1]['rps']} req/s, p99 {runs['select1'][-1]['p99_ms']} ms")
         for name, (_paths, headers) in variants.items():
-            runs[name].append(paths_load(base, str(files[name]), duration=duration, connections=clients,
-                                         headers=headers))
+            runs[name].append(_settle(paths_load(base, str(files[name]), duration=duration, connections=clients,
+                                                headers=headers)))
             log(f"  round {n + 1}: {name} {runs[name][-1]['rps']} req/s, p99 {runs[name][-1]['p99_ms']} ms, "
                 f"errors {runs[name][-1]['errors'] or 'none'}")
+    return lookup_result(runs, clients)
+
+
+def lookup_result(runs: dict[str, list[dict]], clients: int) -> dict:
+    """The figures of scenario 2 from its rounds (also used to re-summarise a saved run)."""
     baseline = _median_run(runs["select1"])
     result = {
         "what": "the counter's search fragment (htmx GET /t/<slug>/counter?q=, tablet cookie + PIN session) and "
@@ -225,7 +243,7 @@ def lookup(base: str, prep: Prepared, *, duration: float, clients: int, rounds: 
         "baseline": {"what": "GET /bench/select1: one pooled `select 1` through Flask + SQLAlchemy", **baseline},
         "variants": {}, "rounds": runs,
     }
-    for name in variants:
+    for name in (n for n in runs if n != "select1"):
         best = _median_run(runs[name])
         ratio = _ratio(baseline["rps"], best["rps"])  # how many times slower than the baseline
         result["variants"][name] = {**best, "slower_than_select1": ratio,
@@ -234,13 +252,24 @@ def lookup(base: str, prep: Prepared, *, duration: float, clients: int, rounds: 
     return result
 
 
+def resummarize(results: dict) -> dict:
+    """Re-derive scenarios 1 and 2 of a saved run from its rounds with the current rules."""
+    clients = results.get("clients", 2)
+    if "lookup" in results:
+        results["lookup"] = lookup_result(results["lookup"]["rounds"], clients)
+    if "purchase" in results:
+        p = results["purchase"]
+        results["purchase"] = purchase_result(p["rounds"], p["baseline_rounds"], clients, p.get("sample_response"))
+    return results
+
+
 # --- 3. segmentation report ---------------------------------------------------------------------------
 
 
 def segments(urls: Urls, prep_slug: str = LARGE_SLUG, *, rounds: int, log) -> dict:
     from sqlalchemy import func, select, text
 
-    from bench.database import make_app
+    from bench.database import app_context
     from saas.extensions import db
     from saas.models import Tenant
     from tenants.models import Member, Purchase
@@ -248,8 +277,7 @@ def segments(urls: Urls, prep_slug: str = LARGE_SLUG, *, rounds: int, log) -> di
     from tenants.scoping import tenant_context
     from tenants.services.segments_report import segment_report
 
-    app = make_app(urls)
-    with app.app_context():
+    with app_context(urls):
         tenant = db.session.scalars(select(Tenant).where(Tenant.slug == prep_slug)).one()
         with tenant_context(tenant):
             as_of = business_today()
@@ -338,14 +366,13 @@ def legacy_import() -> dict:
 def dataset(urls: Urls, slug: str = LARGE_SLUG) -> dict:
     from sqlalchemy import func, select
 
-    from bench.database import make_app
+    from bench.database import app_context
     from saas.extensions import db
     from saas.models import Tenant
     from tenants.models import Member, Purchase, TierAccount
     from tenants.scoping import tenant_context
 
-    app = make_app(urls)
-    with app.app_context():
+    with app_context(urls):
         tenants = db.session.scalar(select(func.count()).select_from(Tenant))
         tenant = db.session.scalars(select(Tenant).where(Tenant.slug == slug)).one()
         with tenant_context(tenant):
