@@ -99,6 +99,8 @@ class Member(TenantOwned, db.Model):
         Index("uq_members_tenant_id_email", "tenant_id", "email", unique=True),
         Index("ix_members_tenant_id_phone_last4", "tenant_id", "phone_last4"),
         Index("ix_members_tenant_id_name", "tenant_id", "name"),
+        # Every evaluation of a tier account loads its members' activities through this (bench/RESULTS.md §1).
+        Index("ix_members_tenant_id_tier_account_id", "tenant_id", "tier_account_id"),
         _fk(["tier_account_id"], "tier_accounts"),
         _fk(["enrolled_store_id"], "stores"),
         _fk(["referrer_id"], "members"),
