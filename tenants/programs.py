@@ -6,12 +6,13 @@ import datetime as dt
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, defer
 
 from saas.extensions import db
 from tenants.domain.program import Program
 from tenants.models import ProgramVersion
-from tenants.scoping import current_tenant
+from tenants.scoping import current_tenant, current_tenant_id
 
 
 def business_today() -> dt.date:
@@ -19,14 +20,35 @@ def business_today() -> dt.date:
     return dt.datetime.now(ZoneInfo(current_tenant().timezone)).date()
 
 
+_IN_FORCE = "program versions in force"  # session.info: {(tenant id, date): version} of this transaction
+
+
 def version_in_force(on: dt.date | None = None) -> ProgramVersion | None:
+    """The version in force on `on`; read once per transaction and date (a purchase asks three times)."""
     on = on or business_today()
-    return db.session.scalars(
-        select(ProgramVersion)
-        .where(ProgramVersion.effective_from <= on)
-        .order_by(ProgramVersion.effective_from.desc(), ProgramVersion.version.desc())
-        .limit(1)
-    ).first()
+    session = db.session()
+    found = session.info.setdefault(_IN_FORCE, {})
+    key = (current_tenant_id(), on)
+    if key not in found:
+        found[key] = session.scalars(
+            select(ProgramVersion)
+            .options(defer(ProgramVersion.rules))  # the rules are parsed once per version (_validated)
+            .where(ProgramVersion.effective_from <= on)
+            .order_by(ProgramVersion.effective_from.desc(), ProgramVersion.version.desc())
+            .limit(1)
+        ).first()
+    return found[key]
+
+
+def forget_versions_in_force() -> None:
+    """After adding a version in this transaction: the next question reads the table again."""
+    db.session().info.pop(_IN_FORCE, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_versions(session, transaction) -> None:
+    if transaction.parent is None:  # a new version may be committed by another transaction
+        session.info.pop(_IN_FORCE, None)
 
 
 @lru_cache(maxsize=512)

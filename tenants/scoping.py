@@ -174,9 +174,22 @@ def _tenant_setting() -> str:
     return str(tenant.id) if tenant else ""
 
 
+_SENT = "app.tenant_id sent"  # session.info: what this transaction's connection was last given
+
+
+def _send_tenant(session, connection) -> None:
+    """Hand the current tenant to PostgreSQL unless this transaction already has that value. The setting
+    is transaction-local, so a transaction starts with none (= no tenant): nothing to send for that."""
+    value = _tenant_setting()
+    if session.info.get(_SENT, "") != value:
+        connection.execute(_SET_TENANT, {"tenant": value})
+        session.info[_SENT] = value
+
+
 def _after_begin(session, transaction, connection) -> None:
-    if connection.dialect.name == "postgresql":
-        connection.execute(_SET_TENANT, {"tenant": _tenant_setting()})
+    if connection.dialect.name == "postgresql" and transaction.parent is None:
+        session.info[_SENT] = ""
+        _send_tenant(session, connection)
 
 
 def install(db) -> None:
@@ -195,6 +208,6 @@ def install(db) -> None:
             return
         session = db.session()
         if session.in_transaction() and session.is_active and session.get_bind().dialect.name == "postgresql":
-            session.connection().execute(_SET_TENANT, {"tenant": _tenant_setting()})
+            _send_tenant(session, session.connection())
 
     _switch_hooks[:] = [resync]

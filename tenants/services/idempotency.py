@@ -11,11 +11,14 @@ import hashlib
 import json
 from collections.abc import Callable
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from saas.extensions import db
+from saas.ids import new_id
+from saas.models import utcnow
 from tenants.models import IdempotencyKey
+from tenants.scoping import current_tenant_id
 from tenants.services.errors import ServiceError
 
 MAX_KEY_LENGTH = 100
@@ -45,21 +48,29 @@ def run_idempotent(key: str | None, operation: str, payload: dict, work: Callabl
     if not key or len(key) > MAX_KEY_LENGTH:
         raise ServiceError("idempotency_key_required")
     fingerprint = request_fingerprint(operation, payload)
-    existing = db.session.execute(select(IdempotencyKey).where(IdempotencyKey.key == key)).scalar_one_or_none()
-    if existing is not None:
-        return _replay(key, fingerprint), True
-    row = IdempotencyKey(key=key, operation=operation, request_hash=fingerprint)
-    db.session.add(row)
-    try:
-        db.session.flush()  # a concurrent twin holding this key makes us wait here, then fail
-    except IntegrityError:
-        db.session.rollback()
+    row_id = _claim(key, operation, fingerprint)
+    if row_id is None:
         return _replay(key, fingerprint), True
     try:
         result = work()
-        row.response = result
+        db.session.execute(update(IdempotencyKey).where(IdempotencyKey.id == row_id).values(response=result))
         db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
     return result, False
+
+
+def _claim(key: str, operation: str, fingerprint: str) -> int | None:
+    """Take the key for this transaction: its row id, or None when it is taken. One statement, INSERT ... ON
+    CONFLICT DO NOTHING: a concurrent twin holding the key makes it wait until the twin commits (then None)
+    or rolls back (then ours)."""
+    session = db.session()
+    dialect = session.get_bind().dialect.name
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+    statement = (insert(IdempotencyKey.__table__)
+                 .values(tenant_id=current_tenant_id(), id=new_id(), key=key, operation=operation,
+                         request_hash=fingerprint, created_at=utcnow())
+                 .on_conflict_do_nothing(index_elements=["tenant_id", "key"])
+                 .returning(IdempotencyKey.__table__.c.id))
+    return session.connection().execute(statement).scalar_one_or_none()

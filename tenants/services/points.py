@@ -16,7 +16,7 @@ from tenants.models import Redemption, RewardStock, Store
 from tenants.services import ledger
 from tenants.services.errors import ServiceError
 from tenants.services.programs_in_force import require_program
-from tenants.services.tiers import evaluate_member
+from tenants.services.tiers import bring_up_to_date
 
 KINDS = ("catalogue", "threshold", "stepped", "nights")
 
@@ -42,9 +42,8 @@ def redeem(*, member_id: int, kind: str, business_at: dt.datetime, code: str = "
     member = ledger.lock_member(member_id)
     if member.status != "active":
         raise ServiceError("member_closed")
-    evaluate_member(member, on)
+    rows = bring_up_to_date(member, on).points_lots
     version, program = require_program(on)
-    rows = ledger.load_points_lots(member.id)
     lots = ledger.domain_lots(rows)
     available = dpoints.balance(lots, on).available
     store, issuing = _code_of(store_id), _code_of(member.enrolled_store_id)
@@ -100,9 +99,8 @@ def adjust_points(*, member_id: int, delta: int, reason: str, business_at: dt.da
         raise ServiceError("invalid_amount")
     on = business_at.date()
     member = ledger.lock_member(member_id)
-    evaluate_member(member, on)
+    rows = bring_up_to_date(member, on).points_lots
     version, program = require_program(on)
-    rows = ledger.load_points_lots(member.id)
     try:
         movement = dpoints.adjust_points(program, ledger.domain_lots(rows), delta, on, ledger.new_lot_id(), reason,
                                          ref="adjust")

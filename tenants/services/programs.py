@@ -19,7 +19,7 @@ from saas.extensions import db
 from saas.models import Tenant
 from tenants.domain.program import Program
 from tenants.models import ProgramVersion
-from tenants.programs import program_in_force
+from tenants.programs import forget_versions_in_force, program_in_force
 from tenants.scoping import current_tenant_id
 from tenants.services.errors import ServiceError
 
@@ -85,6 +85,7 @@ def post_program_version(rules: dict, effective_from: dt.date, note: str = "", c
                          created_by=created_by)
     db.session.add(row)
     db.session.flush()
+    forget_versions_in_force()
     audit("program.version_posted", f"program_version:{number}", actor_id=created_by,
           effective_from=effective_from.isoformat(), note=note, via=via)
     if commit:

@@ -20,12 +20,12 @@ from tenants.domain.errors import DomainError
 from tenants.domain.purchase import MemberState, PurchaseLine, Tender, price_purchase
 from tenants.domain.returns import PurchaseRecord, RecordedLine, compute_return
 from tenants.domain.tiers import TierActivity
-from tenants.models import Member, Purchase, PurchaseReturn, Store, TierAccount
+from tenants.models import Member, PointsLot, Purchase, PurchaseReturn, Store, TierAccount
 from tenants.services import ledger
 from tenants.services.cards import primary_card_type
 from tenants.services.errors import ServiceError
 from tenants.services.programs_in_force import require_program
-from tenants.services.tiers import add_activity, change_json, evaluate_account, evaluate_member
+from tenants.services.tiers import add_activity, bring_up_to_date, change_json, evaluate_account, evaluate_member
 
 STORED_VALUE = "stored_value"
 
@@ -49,13 +49,12 @@ class TenderIn:
     points: int = 0
 
 
-def _store_code(store_id: int | None) -> str | None:
-    if store_id is None:
-        return None
-    store = db.session.get(Store, (_tenant_id(), store_id))
-    if store is None:
-        raise ServiceError("validation_failed", fields={"store_id": _("Unknown store.")})
-    return store.code
+def _store_codes(*store_ids: int | None) -> dict[int, str]:
+    """The codes of the named stores (the sale's and the member's enrolling store) in one read."""
+    wanted = {store_id for store_id in store_ids if store_id is not None}
+    if not wanted:
+        return {}
+    return dict(db.session.execute(select(Store.id, Store.code).where(Store.id.in_(wanted))).all())
 
 
 def _tenant_id() -> int:
@@ -88,14 +87,15 @@ def record_purchase(*, member_id: int, lines: list[LineIn], tenders: list[Tender
     member = ledger.lock_member(member_id)
     if member.status != "active":
         raise ServiceError("member_closed")
-    changes_before = evaluate_member(member, on)
+    current = bring_up_to_date(member, on)
+    changes_before, account, rows = current.changes, current.account, current.points_lots
     version, program = require_program(on)
-    account = db.session.get(TierAccount, (member.tenant_id, member.tier_account_id))
-    rows = ledger.load_points_lots(member.id)
     lots = ledger.domain_lots(rows)
     available = dpoints.balance(lots, on).available
-    store_code = _store_code(store_id)
-    enrolled_code = _store_code(member.enrolled_store_id) if member.enrolled_store_id else None
+    codes = _store_codes(store_id, member.enrolled_store_id)
+    if store_id is not None and store_id not in codes:
+        raise ServiceError("validation_failed", fields={"store_id": _("Unknown store.")})
+    store_code, enrolled_code = codes.get(store_id), codes.get(member.enrolled_store_id)
     state = MemberState(tier_code=account.tier_code, birthday=member.birthday,
                         unlocked_category_price_bp=dict(member.unlocked_price_bp or {}),
                         first_purchase=member.first_purchase_on is None and member.joined_on == on,
@@ -110,7 +110,7 @@ def record_purchase(*, member_id: int, lines: list[LineIn], tenders: list[Tender
     if not money and result.amount_due_fen:
         money = [Tender("cash", result.amount_due_fen)]  # no tenders given: all money, paid in cash
     if savepoint is not None:
-        answer = _purchase_json(None, result, money, account.tier_code, account.tier_code, [], member, on)
+        answer = _purchase_json(None, result, money, account.tier_code, account.tier_code, [], member, on, rows)
         savepoint.rollback()
         return answer
 
@@ -159,7 +159,7 @@ def record_purchase(*, member_id: int, lines: list[LineIn], tenders: list[Tender
     db.session.add(purchase)
     db.session.flush()
     changes = changes_before["tier_changes"] + [change_json(r) for r in tier_rows]
-    return _purchase_json(purchase, result, money, result.tier_code, account.tier_code, changes, member, on)
+    return _purchase_json(purchase, result, money, result.tier_code, account.tier_code, changes, member, on, rows)
 
 
 def _line_json(line) -> dict:
@@ -172,8 +172,9 @@ def _line_json(line) -> dict:
     }
 
 
-def _purchase_json(purchase, result, money, tier_before, tier_after, changes, member: Member, on) -> dict:
-    lots = ledger.domain_lots(ledger.load_points_lots(member.id))
+def _purchase_json(purchase, result, money, tier_before, tier_after, changes, member: Member, on,
+                   rows: dict[str, PointsLot]) -> dict:
+    lots = ledger.domain_lots({key: row for key, row in rows.items() if row.points > 0})  # kept up to date
     bal = dpoints.balance(lots, on)
     return {
         "id": str(purchase.id) if purchase else None,

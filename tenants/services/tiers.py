@@ -109,11 +109,26 @@ def _evaluate_account(account: TierAccount, as_of: dt.date, member_id: int | Non
     return rows
 
 
+@dataclasses.dataclass
+class UpToDate:
+    """A member brought up to a date: what changed, and the rows the caller's operation goes on with
+    (the identity map holds rows weakly, so a second `get` after this returns would read them again)."""
+
+    changes: dict
+    account: TierAccount
+    points_lots: dict[str, PointsLot]  # the lots that hold points, by id: what `ledger.load_points_lots` reads
+
+
 def evaluate_member(member: Member, as_of: dt.date) -> dict:
     """Tier period ends, points expiry, pending releases and stored-value expiry up to `as_of`.
 
     The member must be locked by the caller (`ledger.lock_member`). Returns what changed.
     """
+    return bring_up_to_date(member, as_of).changes
+
+
+def bring_up_to_date(member: Member, as_of: dt.date) -> UpToDate:
+    """`evaluate_member`, keeping the member's tier account and points lots for the operation that follows."""
     account = db.session.get(TierAccount, (member.tenant_id, member.tier_account_id))
     version, program = require_program(as_of)  # once for the tier and the ledgers (one read per call)
     changes = _evaluate_account(account, as_of, member.id, None, version, program)
@@ -147,12 +162,12 @@ def evaluate_member(member: Member, as_of: dt.date) -> dict:
         sv_expired = dsv.expire_stored_value(ledger.sv_domain_lots(sv_rows), as_of, ref="expiry")
         if sv_expired.entries:
             ledger.apply_stored_value(member, sv_rows, sv_expired, version=version.version, reason="expired")
-    return {
+    return UpToDate(changes={
         "tier_changes": [change_json(c) for c in changes],
         "points_expired": -sum(e.points for e in expired.entries),
         "points_released": released,
         "stored_value_expired_fen": -sum(e.amount_fen for e in sv_expired.entries),
-    }
+    }, account=account, points_lots={key: row for key, row in rows.items() if row.points > 0})
 
 
 def change_json(row: TierChangeRow) -> dict:
