@@ -20,7 +20,7 @@ import secrets
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, false, or_, select
 
 from saas.audit import audit
 from saas.extensions import db
@@ -99,16 +99,22 @@ def register_device(*, manager: StaffUser, store_id: int | None, name: str) -> t
     return device, token
 
 
-def device_for_token(token: str | None) -> CounterDevice | None:
-    """The live device this cookie names (in the current tenant), or None."""
+def tablet_for_token(token: str | None, staff_id: object) -> tuple[CounterDevice | None, Store | None,
+                                                                  StaffUser | None]:
+    """(the live device this cookie names, its store, staff member `staff_id` if any) in one read: every
+    counter request needs the three (bench/RESULTS.md §2)."""
     if not token or len(token) > 200:
-        return None
-    device = db.session.execute(
-        select(CounterDevice).where(CounterDevice.token_hash == token_hash(token))
-    ).scalar_one_or_none()
-    if device is None or device.revoked_at is not None:
-        return None
-    return device
+        return None, None, None
+    person = StaffUser.id == staff_id if isinstance(staff_id, int) else false()
+    found = db.session.execute(
+        select(CounterDevice, Store, StaffUser)
+        .join(Store, and_(Store.tenant_id == CounterDevice.tenant_id, Store.id == CounterDevice.store_id))
+        .outerjoin(StaffUser, and_(StaffUser.tenant_id == CounterDevice.tenant_id, person))
+        .where(CounterDevice.token_hash == token_hash(token))
+    ).one_or_none()
+    if found is None or found[0].revoked_at is not None:
+        return None, None, None
+    return found[0], found[1], found[2]
 
 
 def touch_device(device: CounterDevice, now: dt.datetime) -> bool:

@@ -24,7 +24,7 @@ from saas.extensions import db
 from saas.htmx import render
 from saas.models import CounterDevice, StaffUser, utcnow
 from saas.permissions import can
-from tenants.counter import IDLE_SECONDS, device_for_token, is_idle, touch_device, works_at
+from tenants.counter import IDLE_SECONDS, is_idle, tablet_for_token, touch_device, works_at
 from tenants.domain.errors import DomainError
 from tenants.models import Member, Store
 from tenants.programs import program_in_force
@@ -60,7 +60,9 @@ def idle_seconds() -> int:
 def current_device() -> CounterDevice | None:
     """The live tablet this browser is (device cookie), once per request."""
     if "counter_device" not in g:
-        device = device_for_token(request.cookies.get(COOKIE))
+        data = session.get(SESSION_KEY)
+        staff_id = data.get("staff") if isinstance(data, dict) else None
+        device, g.counter_store, g.counter_person = tablet_for_token(request.cookies.get(COOKIE), staff_id)
         if device is not None and touch_device(device, utcnow()):
             db.session.commit()
         g.counter_device = device
@@ -68,6 +70,9 @@ def current_device() -> CounterDevice | None:
 
 
 def device_store(device: CounterDevice) -> Store:
+    store = g.get("counter_store")
+    if store is not None and store.id == device.store_id:
+        return store
     return db.session.get(Store, (device.tenant_id, device.store_id))
 
 
@@ -95,7 +100,9 @@ def current_operator(device: CounterDevice, store: Store) -> tuple[StaffUser | N
     if is_idle(data.get("seen"), now, idle_seconds()):
         end_operator()
         return None, True
-    user = db.session.get(StaffUser, (device.tenant_id, data.get("staff")))
+    user = g.get("counter_person")  # read with the device when the cookie named this person
+    if user is None or user.id != data.get("staff"):
+        user = db.session.get(StaffUser, (device.tenant_id, data.get("staff")))
     if user is None or not user.active or not works_at(user, store) or not can(user.role, "counter.use"):
         end_operator()
         return None, False
