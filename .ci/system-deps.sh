@@ -6,6 +6,8 @@ pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 || true
 [ -n "$pgbin" ] && [ -x "$pgbin/initdb" ] || missing+=(postgresql postgresql-contrib)
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v chromium >/dev/null || missing+=(chromium)
+# The benchmark harness's load generator (bench/lua); the CI smoke test runs its scripts.
+command -v wrk >/dev/null || missing+=(wrk)
 # Chinese glyphs for the screenshots the browser tests save.
 fc-list 2>/dev/null | grep -qi "wqy\|noto sans cjk" || missing+=(fonts-wqy-microhei)
 if ((${#missing[@]})); then

@@ -5,6 +5,7 @@
     python -m bench run --duration 20               # scenarios 1-5, figures and ratios
     python -m bench run --only lookup,segments      # some of them
     python -m bench profile                         # SQL statements of one API purchase
+    python -m bench migrate                         # an existing data set to the newest schema
     python -m bench summary bench/results/large-asis.json   # the table of a saved run
     python -m bench all --size small                # generate, check, run
 
@@ -21,7 +22,6 @@ import sys
 import time
 from pathlib import Path
 
-from bench.experiments import parse
 from bench.settings import BENCH_DB, SIZES, size_named, urls_from_env
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -72,15 +72,27 @@ def cmd_run(args) -> dict:
 
     only = set(args.only.split(",")) if args.only else None
     result = run_all(_urls(args), duration=args.duration, only=only, clients=args.clients, rounds=args.rounds,
-                     experiments=parse(args.experiments), log=log)
+                     log=log)
     _save(result, args)
     return result
+
+
+def cmd_migrate(args) -> dict:
+    """Bring an existing bench database to the product's newest schema (as the owner), then ANALYZE."""
+    from bench.database import make_app, migrate
+
+    urls = _urls(args)
+    migrate(make_app(urls))
+    from bench.scenarios import revision
+
+    log(f"{urls.database}: schema revision {revision(urls)}")
+    return {}
 
 
 def cmd_profile(args) -> dict:
     from bench.profile import profile_purchases
 
-    result = profile_purchases(_urls(args), purchases=args.purchases, experiments=parse(args.experiments), log=log)
+    result = profile_purchases(_urls(args), purchases=args.purchases, log=log)
     _save({"profile": result}, args)
     return result
 
@@ -90,7 +102,7 @@ def cmd_summary(args) -> dict:
 
     for path in args.files:
         results = resummarize(json.loads(Path(path).read_text()))
-        log(f"{path}: {results.get('dataset')}, experiments: {', '.join(results.get('experiments', [])) or 'none'}")
+        log(f"{path}: {results.get('dataset')}, schema revision {results.get('revision', '?')}")
         log(summary(results))
     return {}
 
@@ -102,7 +114,7 @@ def cmd_all(args) -> dict:
 
     only = set(args.only.split(",")) if args.only else None
     result = run_all(_urls(args), duration=args.duration, only=only, clients=args.clients, rounds=args.rounds,
-                     experiments=parse(args.experiments), log=log)
+                     log=log)
     result.update(generated=generated, checked=checked)
     _save(result, args)
     return result
@@ -137,15 +149,13 @@ def main(argv: list[str] | None = None) -> None:
     runs.add_argument("--only", help="comma-separated: purchase,lookup,segments,messaging,import")
     runs.add_argument("--clients", type=int, default=2, help="wrk connections = pgbench clients")
     runs.add_argument("--rounds", type=int, default=1, help="baseline + scenario pairs; the median is kept")
-    runs.add_argument("--experiments", default="",
-                      help="proposed product changes to try on the bench database: index,search (bench/experiments.py)")
     sub.add_parser("generate", parents=[common, gen], help="fresh database, migrations, tenants, history")
     check = sub.add_parser("check", parents=[common], help="ledger sums and sampled tier states")
     check.add_argument("--sample", type=int, default=300)
     sub.add_parser("run", parents=[common, runs], help="the scenarios")
     prof = sub.add_parser("profile", parents=[common], help="SQL statements per API purchase")
     prof.add_argument("--purchases", type=int, default=200)
-    prof.add_argument("--experiments", default="", help="index,search (bench/experiments.py)")
+    sub.add_parser("migrate", parents=[common], help="bring an existing bench database to the newest schema")
     summ = sub.add_parser("summary", help="the Markdown table of saved runs (bench/results/*.json)")
     summ.add_argument("files", nargs="+")
     every = sub.add_parser("all", parents=[common, gen, runs], help="generate, check, run")
@@ -153,7 +163,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     {"generate": cmd_generate, "check": cmd_check, "run": cmd_run, "profile": cmd_profile, "summary": cmd_summary,
-     "all": cmd_all}[args.command](args)
+     "all": cmd_all, "migrate": cmd_migrate}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -15,14 +15,11 @@ from bench.settings import urls_from_env
 
 
 def create():
-    from bench.experiments import parse, patch_search
     from saas.extensions import db
 
     # The counter session cookie is minted once per run; the tablet must not lock for idleness meanwhile.
     app = make_app(urls_from_env(), SECRET_KEY=os.environ.get("BENCH_SECRET_KEY", "bench-secret-key"),
                    COUNTER_IDLE_SECONDS=86_400)
-    if "search" in parse(os.environ.get("BENCH_EXPERIMENTS")):
-        patch_search()
 
     @app.get("/bench/select1")
     def select1():

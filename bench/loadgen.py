@@ -52,12 +52,14 @@ def wrk(url: str, script: str, args: list[str], *, duration: float, connections:
     if line is None:
         raise RuntimeError(f"wrk gave no report:\n{out}")
     data = json.loads(line.removeprefix("BENCH_JSON "))
-    return _figures(data["requests"], data["duration_us"] / 1e6, data["latency_us"], data["errors"])
+    figures = _figures(data["requests"], data["duration_us"] / 1e6, data["latency_us"], data["errors"])
+    figures["generator"] = "wrk"
+    return figures
 
 
 def paths_load(base: str, paths_file: str, *, duration: float, connections: int = 2,
                headers: dict[str, str] | None = None) -> dict:
-    """GET the paths of a file round robin: wrk with paths.lua, or (without wrk, as in CI) a small Python
+    """GET the paths of a file round robin: wrk with paths.lua, or (without wrk) a small Python
     generator with one keep-alive connection per thread, which is slower and only checks the harness."""
     if shutil.which("wrk"):
         return wrk(base, "paths.lua", [paths_file], duration=duration, connections=connections, headers=headers)

@@ -92,22 +92,8 @@ def _measure(client, engine, requests, expect: str) -> dict:
     }
 
 
-def profile_purchases(urls: Urls, purchases: int = 200, experiments: tuple[str, ...] = (), log=print) -> dict:
+def profile_purchases(urls: Urls, purchases: int = 200, log=print) -> dict:
     """Post `purchases` purchases and `purchases` lookups of each kind in-process, after a warm-up."""
-    from bench import experiments as exp
-
-    if "search" in experiments:
-        exp.patch_search()
-    if "index" in experiments:
-        exp.create_index(urls.owner)
-    try:
-        return _profile(urls, purchases, log)
-    finally:
-        if "index" in experiments:
-            exp.drop_index(urls.owner)
-
-
-def _profile(urls: Urls, purchases: int, log) -> dict:
     from bench.database import app_context
     from bench.scenarios import prepare
 

@@ -363,6 +363,15 @@ def legacy_import() -> dict:
 # --- all of them --------------------------------------------------------------------------------------
 
 
+def revision(urls: Urls) -> str | None:
+    """The schema's Alembic revision: figures are only comparable between runs on the same one."""
+    from bench.bulk import libpq_url
+
+    with psycopg.connect(libpq_url(urls.app)) as conn:
+        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    return row[0] if row else None
+
+
 def dataset(urls: Urls, slug: str = LARGE_SLUG) -> dict:
     from sqlalchemy import func, select
 
@@ -387,37 +396,28 @@ def dataset(urls: Urls, slug: str = LARGE_SLUG) -> dict:
 
 
 def run_all(urls: Urls, *, duration: float = 20, only: set[str] | None = None, clients: int = 2, rounds: int = 1,
-            experiments: tuple[str, ...] = (), log=print) -> dict:
-    from bench import experiments as exp
-
+            log=print) -> dict:
     chosen = only or {"purchase", "lookup", "segments", "messaging", "import"}
     started = dt.datetime.now(dt.UTC)
     results: dict = {"started": started.isoformat(timespec="seconds"), "machine": describe(urls.owner),
                      "dataset": dataset(urls), "duration_s": duration, "clients": clients, "rounds": rounds,
-                     "experiments": list(experiments)}
-    log(f"dataset: {results['dataset']}; experiments: {', '.join(experiments) or 'none (the product as it is)'}")
+                     "revision": revision(urls)}
+    log(f"dataset: {results['dataset']}; schema revision {results['revision']}")
     if urls.superuser:  # start clean: no checkpoint left over from the load writing behind the measurements
         from bench.bulk import libpq_url
 
         with psycopg.connect(libpq_url(urls.superuser), autocommit=True) as conn:
             conn.execute("CHECKPOINT")
-    if "index" in experiments:
-        exp.create_index(urls.owner)
-    try:
-        _run(urls, results, chosen, duration=duration, clients=clients, rounds=rounds, experiments=experiments,
-             log=log)
-    finally:
-        if "index" in experiments:
-            exp.drop_index(urls.owner)
+    _run(urls, results, chosen, duration=duration, clients=clients, rounds=rounds, log=log)
     log(summary(results))
     return results
 
 
 def _run(urls: Urls, results: dict, chosen: set[str], *, duration: float, clients: int, rounds: int,
-         experiments: tuple[str, ...], log) -> None:
+         log) -> None:
     if chosen & {"purchase", "lookup"}:
         prep = prepare(urls)
-        with gunicorn(urls, prep.secret, log_path=prep.workdir / "gunicorn.log", experiments=experiments) as base:
+        with gunicorn(urls, prep.secret, log_path=prep.workdir / "gunicorn.log") as base:
             if "lookup" in chosen:
                 log("2. member lookup")
                 results["lookup"] = lookup(base, prep, duration=duration, clients=clients, rounds=rounds, log=log)

@@ -23,18 +23,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def bench_env(urls: Urls, secret: str, experiments: tuple[str, ...] = ()) -> dict[str, str]:
+def bench_env(urls: Urls, secret: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "BENCH_"))}
-    env.update(BENCH_DATABASE_URL=urls.app, BENCH_OWNER_URL=urls.owner, BENCH_SECRET_KEY=secret,
-               BENCH_EXPERIMENTS=",".join(experiments))
+    env.update(BENCH_DATABASE_URL=urls.app, BENCH_OWNER_URL=urls.owner, BENCH_SECRET_KEY=secret)
     if urls.redis:
         env["BENCH_REDIS_URL"] = urls.redis
     return env
 
 
 @contextmanager
-def gunicorn(urls: Urls, secret: str, workers: int = 2, log_path: Path | None = None,
-             experiments: tuple[str, ...] = ()):
+def gunicorn(urls: Urls, secret: str, workers: int = 2, log_path: Path | None = None):
     """Yield the base URL of a gunicorn serving `bench.app:create()`."""
     port = free_port()
     log = open(log_path or os.devnull, "ab")  # noqa: SIM115 - closed below
@@ -42,7 +40,7 @@ def gunicorn(urls: Urls, secret: str, workers: int = 2, log_path: Path | None = 
     proc = subprocess.Popen(
         [str(binary), "-w", str(workers), "-k", "sync", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
          "--timeout", "120", "bench.app:create()"],
-        cwd=ROOT, env=bench_env(urls, secret, experiments), stdout=log, stderr=log)
+        cwd=ROOT, env=bench_env(urls, secret), stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -6,6 +6,7 @@ A smoke test of the harness only: the figures must be well formed, never fast â€
 import dataclasses
 import datetime as dt
 import math
+import os
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -48,6 +49,8 @@ def test_the_generator_loads_consistent_ledgers_and_the_scenarios_report_figures
     assert set(looked["variants"]) == {"counter_phone", "counter_last4", "counter_card", "api_phone", "api_card"}
     for figures in looked["variants"].values():
         well_formed(figures)
+        if os.environ.get("CI") == "true":  # .ci/system-deps.sh installs wrk: its Lua scripts are tested too
+            assert figures["generator"] == "wrk", figures
         assert figures["slower_than_select1"] > 0 and isinstance(figures["met"], bool)
 
     segmented = segments(urls, rounds=1, log=lambda _m: None)
