@@ -57,6 +57,8 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         # Counter tablets: back to the PIN pad after this many idle seconds; PIN tries per tablet.
         "COUNTER_IDLE_SECONDS": int(env.get("COUNTER_IDLE_SECONDS", "180")),
         "COUNTER_PIN_RATE_LIMIT": env.get("COUNTER_PIN_RATE_LIMIT", "20 per minute"),
+        # Legacy member import: the largest CSV/XLSX accepted (bytes; the file is kept in the database).
+        "IMPORT_MAX_BYTES": int(env.get("IMPORT_MAX_BYTES", str(50 * 1024 * 1024))),
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY") or None,
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,

@@ -51,6 +51,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "members.view_counter": frozenset({O, A, R, M, V, C}),  # masked phone, tier, points, perks
     "members.view_full": frozenset({O, A, R, M, V}),  # 会员资料保密: full records
     "members.export": frozenset({O, A, M}),
+    "members.import": frozenset({O, A}),  # legacy members from a CSV/XLSX file, with their balances
     "points.adjust": frozenset({O, A, M}),
     "care.followups": frozenset({O, A, R, M, V}),
     "reports.store": frozenset({O, A, R, M}),

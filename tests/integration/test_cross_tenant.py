@@ -8,9 +8,11 @@ from saas.extensions import db
 from saas.models import CounterDevice, Invitation, StaffUser
 from saas.staff import invite_staff
 from tenants.counter import register_device
+from tenants.imports_models import MemberImport
 from tenants.models import ApiKey, Card, Store
 from tenants.scoping import tenant_context
 from tenants.services.api_keys import create_api_key
+from tenants.services.imports import create_import
 from tenants.services.members import enroll_member
 from tenants.services.purchases import LineIn, record_purchase
 from tests.conftest import csrf_from
@@ -37,10 +39,11 @@ def ids_of_tenant_b(tenant_b) -> dict[str, str]:
         purchase = record_purchase(member_id=member.id, lines=[LineIn("1", 1000)], tenders=[], business_at=now)
         card = db.session.query(Card).filter_by(member_id=member.id).one()
         device, _token = register_device(manager=owner, store_id=store.id, name="B till")
+        member_import = create_import("b.csv", "姓名,手机号\nB,13999990001\n".encode(), max_bytes=10_000)
         db.session.commit()
         return {"staff_id": str(issued.user.id), "store_id": str(store.id), "token": issued.token,
                 "key_id": str(api_key.id), "member_id": str(member.id), "purchase_id": purchase["id"],
-                "card_id": str(card.id), "device_id": str(device.id)}
+                "card_id": str(card.id), "device_id": str(device.id), "import_id": str(member_import.id)}
 
 
 def tenant_rules(app):
@@ -70,6 +73,7 @@ def test_every_tenant_url_with_an_id_answers_404_for_another_tenants_ids(app, cl
         assert db.session.get(ApiKey, (tenant_b.id, int(b_ids["key_id"]))).revoked_at is None
         assert db.session.get(Card, (tenant_b.id, int(b_ids["card_id"]))).status == "active"
         assert db.session.get(CounterDevice, (tenant_b.id, int(b_ids["device_id"]))).revoked_at is None
+        assert db.session.get(MemberImport, (tenant_b.id, int(b_ids["import_id"]))).status == "uploaded"
     assert len(checked) >= len(rules)
 
 

@@ -16,6 +16,8 @@ from saas.permissions import PERMISSIONS, Role, assignable_roles, can
         ("vip_specialist", "care.followups", True),
         ("vip_specialist", "members.export", False),
         ("store_manager", "members.export", True),
+        ("store_manager", "members.import", False),  # legacy imports open balances: HQ only
+        ("chain_admin", "members.import", True),
         ("store_manager", "program.edit", False),
         ("regional_supervisor", "reports.store", True),
         ("regional_supervisor", "reports.chain", False),
