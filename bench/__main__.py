@@ -72,7 +72,7 @@ def cmd_run(args) -> dict:
 
     only = set(args.only.split(",")) if args.only else None
     result = run_all(_urls(args), duration=args.duration, only=only, clients=args.clients, rounds=args.rounds,
-                     log=log)
+                     import_members=args.import_members, log=log)
     _save(result, args)
     return result
 
@@ -114,7 +114,7 @@ def cmd_all(args) -> dict:
 
     only = set(args.only.split(",")) if args.only else None
     result = run_all(_urls(args), duration=args.duration, only=only, clients=args.clients, rounds=args.rounds,
-                     log=log)
+                     import_members=args.import_members, log=log)
     result.update(generated=generated, checked=checked)
     _save(result, args)
     return result
@@ -147,6 +147,8 @@ def main(argv: list[str] | None = None) -> None:
     runs = argparse.ArgumentParser(add_help=False)
     runs.add_argument("--duration", type=float, default=20, help="seconds per measured load (wrk, pgbench)")
     runs.add_argument("--only", help="comma-separated: purchase,lookup,segments,messaging,import")
+    runs.add_argument("--import-members", type=int,
+                      help="rows of the legacy file of scenario 5 (default: the big tenant's members)")
     runs.add_argument("--clients", type=int, default=2, help="wrk connections = pgbench clients")
     runs.add_argument("--rounds", type=int, default=1, help="baseline + scenario pairs; the median is kept")
     sub.add_parser("generate", parents=[common, gen], help="fresh database, migrations, tenants, history")

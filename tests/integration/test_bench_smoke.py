@@ -13,7 +13,8 @@ import pytest
 
 from bench.checks import check
 from bench.generate import LARGE_SLUG, generate
-from bench.scenarios import TARGETS, legacy_import, lookup, messaging, prepare, segments, summary
+from bench.importing import legacy_import
+from bench.scenarios import TARGETS, lookup, messaging, prepare, segments, summary
 from bench.server import gunicorn
 from bench.settings import size_named, urls_from_env
 
@@ -61,6 +62,13 @@ def test_the_generator_loads_consistent_ledgers_and_the_scenarios_report_figures
     assert any("Seq Scan" in line for line in segmented["baseline"]["plan"])
     assert segmented["ratio_to_members_scan"] > 0 and isinstance(segmented["met"], bool)
 
-    assert messaging()["status"] and legacy_import()["status"]
-    table = summary({"lookup": looked, "segments": segmented, "messaging": messaging(), "import": legacy_import()})
+    imported = legacy_import(urls, 400, as_of=as_of, log=lambda _m: None)
+    assert imported["baseline"]["rows"] == imported["product"]["rows"] == 400
+    planted = sum(imported["problems_planted"].values())
+    assert planted == 4 and imported["product"]["error_rows"] == planted
+    assert imported["product"]["created_members"] == imported["product"]["valid_rows"] == 400 - planted
+    assert imported["product"]["status"] == "committed" and imported["ratio_to_copy"] > 0
+
+    assert messaging()["status"]
+    table = summary({"lookup": looked, "segments": segmented, "messaging": messaging(), "import": imported})
     assert table.count("\n") == 1 + 5 + 1 + 2 and f"<= {TARGETS['lookup_ratio']}x" in table
