@@ -73,6 +73,7 @@ from tenants.models import (
 )
 from tenants.programs import business_today
 from tenants.scoping import current_tenant_id
+from tenants.services.bulk import fresh_plans
 from tenants.services.errors import MESSAGES as SERVICE_MESSAGES
 from tenants.services.errors import ServiceError
 from tenants.services.import_files import (
@@ -730,6 +731,7 @@ class _Writer:
         """Insert the members of `rows` and everything that goes with them. Returns (points, stored value fen)."""
         if not rows:
             return 0, 0
+        fresh_plans()
         program, day, version, tenant_id = self.program, self.day, self.version, self.tenant_id
         now = utcnow()
         tables: dict[type, list[dict]] = {model: [] for model in (
@@ -809,9 +811,8 @@ class _Writer:
                     "program_version": version, "created_at": now})
         for model, values in tables.items():  # in foreign-key order
             if values:
-                # One executemany per table and batch: psycopg 3 pipelines the rows of one prepared INSERT. Measured
-                # here: 10,000 members in 4.6 s; multi-row INSERT … VALUES pages (SQLAlchemy's insertmanyvalues,
-                # with RETURNING) took 16 s, mostly psycopg rewriting each long statement's placeholders in Python.
+                # One executemany per table and batch: psycopg 3 pipelines the rows of one prepared INSERT. Multi-row
+                # INSERT … VALUES pages (insertmanyvalues) were slower: psycopg rewrites long statements' placeholders.
                 db.session.execute(insert(model.__table__), values)
         return points_total, stored_total
 
