@@ -25,6 +25,7 @@ def from_env(env: dict[str, str] | None = None) -> dict:
     redis_url = env.get("REDIS_URL") or None
     secret = env.get("SECRET_KEY") or _DEV_SECRET
     production = env.get("HUIYUAN_ENV", "development") == "production"
+    import_max = int(env.get("IMPORT_MAX_BYTES", str(50 * 1024 * 1024)))
     if production and secret == _DEV_SECRET:
         raise RuntimeError("SECRET_KEY must be set when HUIYUAN_ENV=production")
     return {
@@ -58,7 +59,9 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         "COUNTER_IDLE_SECONDS": int(env.get("COUNTER_IDLE_SECONDS", "180")),
         "COUNTER_PIN_RATE_LIMIT": env.get("COUNTER_PIN_RATE_LIMIT", "20 per minute"),
         # Legacy member import: the largest CSV/XLSX accepted (bytes; the file is kept in the database).
-        "IMPORT_MAX_BYTES": int(env.get("IMPORT_MAX_BYTES", str(50 * 1024 * 1024))),
+        "IMPORT_MAX_BYTES": import_max,
+        # No request body larger than the largest import and its form: refused (413) before it is spooled.
+        "MAX_CONTENT_LENGTH": import_max + 1024 * 1024,
         "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY") or None,
         "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET") or None,
         "STRIPE_API_BASE": env.get("STRIPE_API_BASE") or None,

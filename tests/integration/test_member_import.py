@@ -421,6 +421,23 @@ def test_no_file_and_a_file_over_the_size_limit_are_refused(app, client, tenant_
     assert import_row(tenant_a) is None
 
 
+def test_a_body_far_over_the_import_limit_is_refused_before_it_is_read(app, client, tenant_a, admin, monkeypatch):
+    """MAX_CONTENT_LENGTH follows IMPORT_MAX_BYTES (saas/config.py): a huge upload is a translated 413."""
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1024 * 1024)
+    big = csv_bytes(["姓名", "手机号"], [["x" * 60, f"138{i:08d}"] for i in range(40_000)])
+    response = upload(client, tenant_a, "big.csv", big)
+    assert response.status_code == 413
+    assert "The upload is too large." in response.get_data(as_text=True)
+    assert import_row(tenant_a) is None
+
+
+def test_the_request_limit_follows_the_import_limit():
+    from saas.config import from_env
+
+    config = from_env({"IMPORT_MAX_BYTES": str(10 * 1024 * 1024)})
+    assert config["MAX_CONTENT_LENGTH"] > config["IMPORT_MAX_BYTES"] == 10 * 1024 * 1024
+
+
 def test_a_mapping_without_the_phone_or_the_email_or_with_a_field_twice_is_refused(app, client, tenant_a, admin):
     import_id = imported_id(upload(client, tenant_a, "m.csv", csv_bytes(HEADERS_ZH, ROWS_ZH[:2])))
     response = check(client, tenant_a, import_id, {1: "", 2: ""})
