@@ -47,8 +47,8 @@ def forget_versions_in_force() -> None:
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_versions(session, transaction) -> None:
-    if transaction.parent is None:  # a new version may be committed by another transaction
-        session.info.pop(_IN_FORCE, None)
+    # Another transaction may commit a new version; a rolled-back savepoint may have held one.
+    session.info.pop(_IN_FORCE, None)
 
 
 @lru_cache(maxsize=512)
