@@ -34,14 +34,19 @@ class AbcResult:
     summary: tuple[AbcClassSummary, ...]
 
 
+def abc_cuts(members: int, rules: AbcRules) -> tuple[int, int]:
+    """How many of ``members`` ranked by spend are A, and A + B: class boundaries round half up on the
+    cumulative share of members (§19.13): 10 members at 20 %/30 % → (2, 5)."""
+    cut_a = round_half_up(Fraction(members * rules.shares_bp[0], BP))
+    cut_ab = round_half_up(Fraction(members * (rules.shares_bp[0] + rules.shares_bp[1]), BP))
+    return cut_a, cut_ab
+
+
 def abc_by_spend(spends: Mapping[str, int], rules: AbcRules) -> AbcResult:
-    """Rank members by spend (ties: member id ascending); A is the top ``shares_bp[0]``, B the next
-    ``shares_bp[1]``. Class boundaries round half up on the cumulative share of members (§19.13):
-    10 members at 20 %/30 % → A = 2, A+B = 5."""
+    """Rank members by spend (ties: member id ascending, as text); A is the top ``shares_bp[0]``, B the next
+    ``shares_bp[1]`` (``abc_cuts``)."""
     ranking = tuple(sorted(spends, key=lambda m: (-spends[m], m)))
-    n = len(ranking)
-    cut_a = round_half_up(Fraction(n * rules.shares_bp[0], BP))
-    cut_ab = round_half_up(Fraction(n * (rules.shares_bp[0] + rules.shares_bp[1]), BP))
+    cut_a, cut_ab = abc_cuts(len(ranking), rules)
     classes = {m: ("A" if i < cut_a else "B" if i < cut_ab else "C") for i, m in enumerate(ranking)}
     return AbcResult(classes, ranking, _summary(classes, spends))
 
@@ -100,13 +105,32 @@ class RfmScore:
         return f"R{int(self.recent)}F{int(self.frequent)}M{int(self.high_value)}"
 
 
+@dataclass(frozen=True)
+class RfmBars:
+    """The RFM rules as of a day, as plain bars: high recency = a purchase on or after ``recent_since``."""
+
+    recent_since: date
+    frequent_visits: int
+    monetary_fen: int
+
+
+def rfm_bars(as_of: date, rules: RfmRules) -> RfmBars:
+    return RfmBars(add_days(as_of, -rules.recent_days), rules.frequent_visits, rules.monetary_fen)
+
+
+def rfm_layer(recent: bool, frequent: bool, high_value: bool) -> tuple[int, str]:
+    """The number of highs gives the layer: 3 → 1 core, 2 → 2 important, 1 → 3 general, 0 → 4 at risk."""
+    return RFM_LAYERS[recent + frequent + high_value]
+
+
 def rfm_score(facts: RfmFacts, as_of: date, rules: RfmRules) -> RfmScore:
-    """Each dimension is high or low against the tenant's bar; the number of highs gives the layer:
-    3 → 1 core, 2 → 2 important, 1 → 3 general, 0 → 4 at risk."""
-    recent = facts.last_purchase_on is not None and (as_of - facts.last_purchase_on).days <= rules.recent_days
-    frequent = facts.visits >= rules.frequent_visits
-    high_value = facts.spend_fen >= rules.monetary_fen
-    layer, code = RFM_LAYERS[recent + frequent + high_value]
+    """Each dimension is high or low against the tenant's bar (``rfm_bars``); the number of highs gives the
+    layer (``rfm_layer``)."""
+    bars = rfm_bars(as_of, rules)
+    recent = facts.last_purchase_on is not None and facts.last_purchase_on >= bars.recent_since
+    frequent = facts.visits >= bars.frequent_visits
+    high_value = facts.spend_fen >= bars.monetary_fen
+    layer, code = rfm_layer(recent, frequent, high_value)
     return RfmScore(facts.member_id, recent, frequent, high_value, layer, code)
 
 
@@ -125,19 +149,35 @@ class LifecycleStatus:
     since: date  # the last purchase (or the join date when none)
 
 
+@dataclass(frozen=True)
+class LifecycleBars:
+    """The lifecycle rules as of a day, as plain bars (months clamp the day)."""
+
+    new_after: date  # joined after it: new
+    lost_on_or_before: date  # last purchase (or join) on or before it: lost
+    dormant_on_or_before: date  # … on or before it: dormant
+    familiar_visits: int
+
+
+def lifecycle_bars(as_of: date, rules: LifecycleRules) -> LifecycleBars:
+    return LifecycleBars(add_days(as_of, -rules.new_days), add_months(as_of, -rules.lost_months),
+                         add_months(as_of, -rules.dormant_months), rules.familiar_visits)
+
+
 def lifecycle(
     joined_on: date, last_purchase_on: date | None, visits: int, as_of: date, rules: LifecycleRules
 ) -> LifecycleStatus:
     """new: joined within ``new_days`` (as_of − new_days, as_of]; lost: no purchase for ``lost_months``;
     dormant: none for ``dormant_months``; else active. A member who never bought is measured from
-    the join date. Months clamp the day."""
+    the join date. (``lifecycle_bars``.)"""
+    bars = lifecycle_bars(as_of, rules)
     last = last_purchase_on or joined_on
-    familiar = visits >= rules.familiar_visits
-    if joined_on > add_days(as_of, -rules.new_days):
+    familiar = visits >= bars.familiar_visits
+    if joined_on > bars.new_after:
         stage = "new"
-    elif last <= add_months(as_of, -rules.lost_months):
+    elif last <= bars.lost_on_or_before:
         stage = "lost"
-    elif last <= add_months(as_of, -rules.dormant_months):
+    elif last <= bars.dormant_on_or_before:
         stage = "dormant"
     else:
         stage = "active"

@@ -1,8 +1,10 @@
 """ABC classes, the RFM pyramid and lifecycle stages of every member of the current tenant (SPEC §10, §13).
 
 One SQL statement aggregates the purchases per member (spend and visits in the ABC and RFM periods) next to
-the member's own materialised figures (join date, last purchase, lifetime visits, points); the pure rules of
-``tenants.domain.segments`` then classify each member. Purchases never come to Python one by one.
+the member's own materialised figures (join date, last purchase, lifetime visits, points), compares each member
+with the bars the pure rules of ``tenants.domain.segments`` give for the day, and counts. Neither purchases nor
+members come to Python one by one; tests/integration/test_segments_report.py checks the counts against the
+domain's per-member functions.
 """
 
 from __future__ import annotations
@@ -11,18 +13,27 @@ import datetime as dt
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from fractions import Fraction
 
-from sqlalchemy import BigInteger, cast, func, select, text
+from sqlalchemy import BigInteger, String, and_, case, cast, func, select, text
 
 from saas.extensions import db
 from tenants.domain.dates import add_months
 from tenants.domain.program import Program
-from tenants.domain.segments import AbcClassSummary, RfmFacts, abc_by_points, abc_by_spend, lifecycle, rfm_score
+from tenants.domain.segments import (
+    CLASSES,
+    AbcClassSummary,
+    abc_cuts,
+    lifecycle_bars,
+    rfm_bars,
+    rfm_layer,
+)
 from tenants.models import Member, Purchase
 from tenants.services.programs_in_force import require_program
 
 # Hashing a million members' purchases needs more than the default work_mem, or it spills to disk in batches.
 REPORT_WORK_MEM = "256MB"
+STAGES = ("new", "active", "dormant", "lost")
 
 
 @dataclass(frozen=True)
@@ -54,8 +65,9 @@ def _per_member(as_of: dt.date, abc_after: dt.date, rfm_after: dt.date):
     )
     return (
         select(Member.id, Member.joined_on, Member.last_purchase_on, Member.visits, Member.points_balance,
-               func.coalesce(per_member.c.abc_spend, 0), func.coalesce(per_member.c.rfm_visits, 0),
-               func.coalesce(per_member.c.rfm_spend, 0))
+               func.coalesce(per_member.c.abc_spend, 0).label("abc_spend"),
+               func.coalesce(per_member.c.rfm_visits, 0).label("rfm_visits"),
+               func.coalesce(per_member.c.rfm_spend, 0).label("rfm_spend"))
         .outerjoin(per_member, per_member.c.member_id == Member.id)
         .where(Member.status == "active", Member.joined_on <= as_of)
     )
@@ -67,50 +79,72 @@ def segment_report(as_of: dt.date, program: Program | None = None) -> SegmentRep
     ABC ranks spend net of returns in the last ``abc.period_months`` (or points bands, by the program's
     mode); RFM uses the last purchase, and visits and spend in the last ``rfm.period_months``; lifecycle
     uses the join date, the last purchase and lifetime visits. Periods are (as_of − N months, as_of].
+
+    The domain turns the rules into plain bars and cuts (``rfm_bars``, ``lifecycle_bars``, ``abc_cuts``, the
+    same ones its per-member functions use); PostgreSQL compares every member with them and returns the
+    counts: no member row comes to Python (a million of them cost ~13 s to fetch and classify here).
     """
     if program is None:
         _version, program = require_program(as_of)
     rules = program.segments
     started = time.perf_counter()
-    stmt = _per_member(as_of, add_months(as_of, -rules.abc.period_months), add_months(as_of, -rules.rfm.period_months))
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))  # this transaction only
-    # One buffered fetch (a server-side cursor costs twice as much here): ~100 MB per million members.
-    rows = db.session.execute(stmt)
-    spends: dict[str, int] = {}
-    points: dict[str, int] = {}
-    layers: Counter[int] = Counter()
-    codes: Counter[str] = Counter()
-    stages: Counter[str] = Counter()
-    familiar = 0
-    rules_s = 0.0
-    for chunk in rows.partitions(50_000):
-        chunk_started = time.perf_counter()
-        for member_id, joined_on, last_purchase_on, visits, points_balance, abc_spend, rfm_visits, rfm_spend in chunk:
-            key = str(member_id)
-            spends[key] = abc_spend
-            points[key] = points_balance
-            score = rfm_score(RfmFacts(key, last_purchase_on, rfm_visits, rfm_spend), as_of, rules.rfm)
-            layers[score.layer] += 1
-            codes[score.code] += 1
-            status = lifecycle(joined_on, last_purchase_on, visits, as_of, rules.lifecycle)
-            stages[status.stage] += 1
-            familiar += status.familiar
-        rules_s += time.perf_counter() - chunk_started
-    sql_s = time.perf_counter() - started - rules_s
-    abc_started = time.perf_counter()
+    members = _per_member(as_of, add_months(as_of, -rules.abc.period_months),
+                          add_months(as_of, -rules.rfm.period_months)).subquery()
+    n = db.session.scalar(select(func.count()).select_from(members))
+    rfm, life = rfm_bars(as_of, rules.rfm), lifecycle_bars(as_of, rules.lifecycle)
+    m = members.c
     if rules.abc.mode == "points_bands":
-        abc = abc_by_points(points, rules.abc, spends)
-    else:
-        abc = abc_by_spend(spends, rules.abc)
-    rules_s += time.perf_counter() - abc_started
+        cls = case((m.points_balance >= rules.abc.a_min_points, "A"),
+                   (m.points_balance >= rules.abc.b_min_points, "B"), else_="C")
+        ranked = members
+    else:  # rank by spend, ties by member id as text (tenants.domain.segments.abc_by_spend)
+        cut_a, cut_ab = abc_cuts(n, rules.abc)
+        ranked = select(members, func.row_number().over(
+            order_by=(m.abc_spend.desc(), cast(m.id, String))).label("rank")).subquery()
+        cls = case((ranked.c.rank <= cut_a, "A"), (ranked.c.rank <= cut_ab, "B"), else_="C")
+    r = ranked.c
+    last = func.coalesce(r.last_purchase_on, r.joined_on)
+    rfm_combo = (_flag(and_(r.last_purchase_on.is_not(None), r.last_purchase_on >= rfm.recent_since)) * 4
+                 + _flag(r.rfm_visits >= rfm.frequent_visits) * 2 + _flag(r.rfm_spend >= rfm.monetary_fen))
+    stage = case((r.joined_on > life.new_after, "new"), (last <= life.lost_on_or_before, "lost"),
+                 (last <= life.dormant_on_or_before, "dormant"), else_="active")
+    classified = select(cls.label("cls"), r.abc_spend.label("spend"), rfm_combo.label("rfm"), stage.label("stage"),
+                        _flag(r.visits >= life.familiar_visits).label("familiar")).subquery()
+    c = classified.c
+    columns = [func.coalesce(func.sum(c.spend), 0), func.coalesce(func.sum(c.familiar), 0)]
+    columns += [func.count().filter(c.cls == k) for k in CLASSES]
+    columns += [func.coalesce(func.sum(c.spend).filter(c.cls == k), 0) for k in CLASSES]
+    columns += [func.count().filter(c.rfm == combo) for combo in range(8)]
+    columns += [func.count().filter(c.stage == name) for name in STAGES]
+    row = list(db.session.execute(select(*columns).select_from(classified)).one())
+    total, familiar = int(row[0]), int(row[1])
+    counts, spends = row[2:5], row[5:8]
+    combos, stages = row[8:16], row[16:20]
+    abc = tuple(AbcClassSummary(cls=k, members=counts[i], spend_fen=int(spends[i]),
+                                member_share=Fraction(counts[i], n) if n else Fraction(0),
+                                spend_share=Fraction(int(spends[i]), total) if total else Fraction(0))
+                for i, k in enumerate(CLASSES))
+    layers: Counter[int] = Counter()
+    codes: dict[str, int] = {}
+    for combo, count in enumerate(combos):
+        if count:
+            recent, frequent, high = bool(combo & 4), bool(combo & 2), bool(combo & 1)
+            layers[rfm_layer(recent, frequent, high)[0]] += count
+            codes[f"R{int(recent)}F{int(frequent)}M{int(high)}"] = count
     return SegmentReport(
         as_of=as_of,
-        members=len(spends),
-        abc=abc.summary,
+        members=n,
+        abc=abc,
         rfm_layers={layer: layers.get(layer, 0) for layer in (1, 2, 3, 4)},
         rfm_codes=dict(sorted(codes.items())),
-        lifecycle={stage: stages.get(stage, 0) for stage in ("new", "active", "dormant", "lost")},
+        lifecycle=dict(zip(STAGES, stages, strict=True)),
         familiar=familiar,
-        timings={"sql_s": round(sql_s, 3), "rules_s": round(rules_s, 3)},
+        timings={"sql_s": round(time.perf_counter() - started, 3), "rules_s": 0.0},
     )
+
+
+def _flag(condition):
+    """1 or 0, alike on PostgreSQL and SQLite."""
+    return case((condition, 1), else_=0)

@@ -100,3 +100,56 @@ def test_another_tenants_members_never_count(shop, app_ctx):
         buy(stranger, 5000, TODAY - dt.timedelta(days=2))
         assert segment_report(TODAY).members == 1
     assert segment_report(TODAY).members == 1
+
+
+@pytest.mark.parametrize("mode", ["spend_rank", "points_bands"])
+def test_the_counts_equal_the_domain_rules_applied_member_by_member(shop, mode):
+    """The report compares members with bars in SQL; the pure per-member functions of tenants.domain.segments
+    are the oracle, over a population with ties in spend, members who never bought, old and returned purchases."""
+    import random
+
+    from tenants.domain.segments import RfmFacts, abc_by_points, abc_by_spend, lifecycle, rfm_score
+    from tenants.programs import program_in_force
+    from tenants.services.segments_report import _per_member
+
+    rng = random.Random(7)
+    # The bars' own days are among the choices (recent: 90 days; dormant 3 and lost 6 months; new: 30 days).
+    joins = [TODAY - dt.timedelta(days=d) for d in (2, 29, 30, 31, 100, 200, 400)]
+    days = [TODAY - dt.timedelta(days=d) for d in (1, 10, 89, 90, 91, 130, 250, 390)]
+    days += [add_months(TODAY, -3), add_months(TODAY, -6), add_months(TODAY, -3) + dt.timedelta(days=1)]
+    for n, day in enumerate((add_months(TODAY, -6), add_months(TODAY, -3), TODAY - dt.timedelta(days=90)), 100):
+        buy(member(n, TODAY - dt.timedelta(days=300)), 300, day)  # exactly on a bar, and nothing since
+    for n in range(57):
+        m = member(n, rng.choice(joins))
+        for k in range(rng.choice((0, 0, 1, 2, 3, 4))):
+            day = max(m.joined_on, rng.choice(days))
+            bought = buy(m, rng.choice((100, 300, 1500, 3000)), day, line=str(k))  # few amounts: ties
+            if rng.random() < 0.15:
+                record_return(purchase_id=int(bought["id"]), member_id=None, lines={str(k): 1}, business_at=at(day))
+                db.session.commit()
+    _version, program = program_in_force(TODAY)
+    rules = program.segments.model_copy(update={"abc": program.segments.abc.model_copy(update={
+        "mode": mode, "a_min_points": 2000, "b_min_points": 500})})
+    program = program.model_copy(update={"segments": rules})
+
+    rows = db.session.execute(_per_member(TODAY, add_months(TODAY, -rules.abc.period_months),
+                                          add_months(TODAY, -rules.rfm.period_months))).all()
+    spends = {str(r.id): r.abc_spend for r in rows}
+    if mode == "points_bands":
+        abc = abc_by_points({str(r.id): r.points_balance for r in rows}, rules.abc, spends)
+    else:
+        abc = abc_by_spend(spends, rules.abc)
+    scores = [rfm_score(RfmFacts(str(r.id), r.last_purchase_on, r.rfm_visits, r.rfm_spend), TODAY, rules.rfm)
+              for r in rows]
+    stages = [lifecycle(r.joined_on, r.last_purchase_on, r.visits, TODAY, rules.lifecycle) for r in rows]
+
+    report = segment_report(TODAY, program)
+
+    assert report.members == len(rows) == 60
+    assert report.abc == abc.summary
+    assert report.rfm_layers == {layer: sum(s.layer == layer for s in scores) for layer in (1, 2, 3, 4)}
+    codes = {s.code for s in scores}
+    assert report.rfm_codes == {code: sum(s.code == code for s in scores) for code in sorted(codes)}
+    assert report.lifecycle == {k: sum(s.stage == k for s in stages) for k in ("new", "active", "dormant", "lost")}
+    assert report.familiar == sum(s.familiar for s in stages)
+    assert len({s.spend_fen for s in abc.summary}) > 1 and len(codes) > 2  # the population is not degenerate
