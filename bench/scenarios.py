@@ -325,8 +325,9 @@ def segments(urls: Urls, prep_slug: str = LARGE_SLUG, *, rounds: int, log) -> di
     scan_s, report_s = statistics.median(scans), statistics.median(reports)
     ratio = _ratio(report_s, scan_s)
     return {
-        "what": "ABC + RFM + lifecycle of every active member of the big tenant: one SQL aggregation per member, "
-                "then tenants.domain.segments per member (tenants/services/segments_report.py)",
+        "what": "ABC + RFM + lifecycle of every active member of the big tenant: one SQL statement aggregates each "
+                "member's purchases, compares members with the domain's bars and counts "
+                "(tenants/services/segments_report.py)",
         "members": report.members,
         "report_s": round(report_s, 3), "split": splits[len(splits) // 2],
         "baseline": {"what": "one sequential scan of members (count, sum(points_balance)) in the tenant",
