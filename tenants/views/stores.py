@@ -1,18 +1,36 @@
-"""Stores (and, in malls, alliance merchants): the list a person's scope allows."""
+"""Stores (and, in malls, alliance merchants): the list a person's scope allows; adding, editing,
+deactivating and reactivating them (chain administrators)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, request
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
+from wtforms import SelectField, StringField
 
 from saas.auth import require
+from saas.billing.entitlements import PlanLimitReached
 from saas.extensions import db
+from saas.forms import choices
 from saas.htmx import render
 from tenants.access import visible_store_ids
 from tenants.models import Region, Store
 from tenants.pagination import paginate, search
 from tenants.programs import program_in_force
+from tenants.services.errors import ServiceError
+from tenants.services.stores import (
+    CODE_MAX_LENGTH,
+    FLOOR_MAX_LENGTH,
+    KINDS,
+    NAME_MAX_LENGTH,
+    create_store,
+    program_versions_naming,
+    set_active,
+    update_store,
+)
 
 
 def store_rules() -> dict:
@@ -21,6 +39,43 @@ def store_rules() -> dict:
     return dict(current[1].stores) if current else {}
 
 bp = Blueprint("stores", __name__)
+
+
+class StoreForm(FlaskForm):
+    """The service checks every field (and says why in our words); the form carries the input and CSRF."""
+
+    code = StringField(_l("Code"), render_kw={"maxlength": CODE_MAX_LENGTH, "autocomplete": "off"})
+    name = StringField(_l("Store name"), render_kw={"maxlength": NAME_MAX_LENGTH})
+    kind = SelectField(_l("Type"), default="store", validate_choice=False)
+    region_id = SelectField(_l("Region"), validate_choice=False)
+    floor = StringField(_l("Floor"), render_kw={"maxlength": FLOOR_MAX_LENGTH})
+
+    def values(self) -> dict:
+        return {"code": self.code.data, "name": self.name.data, "kind": self.kind.data,
+                "region_id": self.region_id.data or None, "floor": self.floor.data}
+
+    def show_errors(self, err: ServiceError) -> None:
+        for name, message in (err.fields or {"code": err.message}).items():
+            field = getattr(self, name, None) or self.code
+            field.errors = [*field.errors, message]
+
+
+def _store_form(store: Store | None = None) -> StoreForm:
+    form = StoreForm(obj=store)
+    form.kind.choices = choices((key, label) for key, label in KINDS.items())
+    regions = db.session.scalars(select(Region).order_by(Region.name))
+    form.region_id.choices = choices([("", _("—"))] + [(r.id, r.name) for r in regions])
+    return form
+
+
+def _visible_store_or_404(store_id: int) -> Store:
+    if not 0 < store_id < 2**63:  # ids are bigints: a longer number is simply not one of ours
+        abort(404)
+    store = db.session.get(Store, (current_user.tenant_id, store_id))
+    ids = visible_store_ids(current_user)
+    if store is None or (ids is not None and store.id not in ids):
+        abort(404)
+    return store
 
 
 @bp.get("/stores")
@@ -37,13 +92,68 @@ def index():
                   rules=store_rules())
 
 
+@bp.route("/stores/new", methods=["GET", "POST"])
+@require("stores.manage")
+def new():
+    form = _store_form()
+    if form.validate_on_submit():
+        try:
+            store = create_store(actor_id=current_user.id, **form.values())
+        except PlanLimitReached:
+            raise  # the app's handler shows the plan's message and the way to upgrade (402)
+        except ServiceError as err:
+            db.session.rollback()
+            form.show_errors(err)
+        else:
+            flash(_("Store “%(name)s” added.", name=store.name), "success")
+            return redirect(url_for("tenant.stores.show", store_id=store.id))
+    status = 422 if form.errors else 200
+    return render("tenants/stores/new.html", "tenants/stores/_form.html", form=form, store=None,
+                  code_frozen=False), status
+
+
 @bp.get("/stores/<int:store_id>")
 @require("dashboard.view")
 def show(store_id: int):
-    store = db.session.get(Store, (current_user.tenant_id, store_id))
-    ids = visible_store_ids(current_user)
-    if store is None or (ids is not None and store.id not in ids):
-        abort(404)
+    store = _visible_store_or_404(store_id)
     region = db.session.get(Region, (store.tenant_id, store.region_id)) if store.region_id else None
     return render("tenants/stores/show.html", "tenants/stores/show.html", store=store, region=region,
-                  rule=store_rules().get(store.code))
+                  rule=store_rules().get(store.code), kinds=KINDS)
+
+
+@bp.route("/stores/<int:store_id>/edit", methods=["GET", "POST"])
+@require("stores.manage")
+def edit(store_id: int):
+    store = _visible_store_or_404(store_id)
+    form = _store_form(store)
+    code_frozen = bool(program_versions_naming(store.code))
+    if code_frozen:
+        form.code.render_kw = {**form.code.render_kw, "readonly": True}
+    if form.validate_on_submit():
+        try:
+            update_store(store, form.values(), actor_id=current_user.id)
+        except ServiceError as err:
+            db.session.rollback()
+            form.show_errors(err)
+        else:
+            flash(_("Store “%(name)s” saved.", name=store.name), "success")
+            return redirect(url_for("tenant.stores.show", store_id=store.id))
+    status = 422 if form.errors else 200
+    return render("tenants/stores/edit.html", "tenants/stores/_form.html", form=form, store=store,
+                  code_frozen=code_frozen), status
+
+
+@bp.post("/stores/<int:store_id>/active")
+@require("stores.manage")
+def active(store_id: int):
+    """Deactivate or reactivate: `active` is "1" or "0" (what the button asks for); absent, it toggles.
+    (CSRF is checked for every POST by the app's CSRFProtect.)"""
+    store = _visible_store_or_404(store_id)
+    wanted = request.form.get("active")
+    set_active(store, (not store.active) if wanted not in ("0", "1") else wanted == "1", actor_id=current_user.id)
+    if store.active:
+        flash(_("Store “%(name)s” is active again.", name=store.name), "success")
+    else:
+        flash(_("Store “%(name)s” is deactivated. Its history stays; the counter no longer opens there.",
+                name=store.name), "success")
+    return redirect(url_for("tenant.stores.show", store_id=store.id))
