@@ -40,13 +40,14 @@ from tenants.domain.dates import add_months
 from tenants.domain.errors import DomainError
 from tenants.domain.program import Program
 from tenants.domain.purchase import MemberState, PurchaseLine, Tender, price_purchase
-from tenants.models import Member, ProgramVersion, RewardStock, Store, TierAccount
+from tenants.models import Member, ProgramVersion, RewardStock, RewardStockMovement, Store, TierAccount
 from tenants.scoping import current_tenant
 from tenants.services import ledger
 from tenants.services.errors import ServiceError
 from tenants.services.members import enroll_member, new_card_number
 from tenants.services.points import adjust_points, redeem
 from tenants.services.purchases import LineIn, TenderIn, record_purchase, record_return
+from tenants.services.reward_stock import lock_stock
 from tenants.services.stored_value import top_up
 from tenants.services.tiers import evaluate_member
 
@@ -946,9 +947,13 @@ def _post(poster: _Poster, plans: list[Plan], today: dt.date) -> HistoryStats:
 
 
 def _stock_rewards(ctx: _Context) -> None:
-    """Reward catalogue items need stock to be redeemable (a store's inventory, not a program rule)."""
+    """Reward catalogue items need stock to be redeemable (a store's inventory, not a program rule): a
+    delivery of 300 on the history's first day, through the stock ledger like any receipt."""
     have = set(db.session.scalars(select(RewardStock.item_code)))
     for item in ctx.program(ctx.today).redemption.catalogue:
         if item.code not in have:
-            db.session.add(RewardStock(item_code=item.code, stock=300))
+            row = lock_stock(item.code)
+            row.stock += 300
+            db.session.add(RewardStockMovement(item_code=item.code, change=300, stock_after=row.stock,
+                                               kind="received", staff_id=ctx.admin_id, business_date=ctx.start))
     db.session.flush()

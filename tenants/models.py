@@ -441,3 +441,28 @@ class ApiKey(TenantOwned, db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RewardStockMovement(TenantOwned, db.Model):
+    """One change of a reward item's stock (append-only). `RewardStock.stock` is the sum of `change`.
+
+    Kinds: received (+N delivered), counted (a stock count: the difference to the stock then),
+    redeemed (−quantity of a redemption), returned (+quantity of a reversed redemption).
+    """
+
+    __tablename__ = "reward_stock_movements"
+    __table_args__ = (
+        Index(None, "tenant_id", "item_code", "id"),
+        ForeignKeyConstraint(["tenant_id", "item_code"], ["reward_stock.tenant_id", "reward_stock.item_code"]),
+        _fk(["redemption_id"], "redemptions"),
+    )
+
+    item_code: Mapped[str] = mapped_column(String(40))
+    change: Mapped[int] = mapped_column(Integer)  # signed change of the stock
+    stock_after: Mapped[int] = mapped_column(Integer)  # the stock once this movement was applied
+    kind: Mapped[str] = mapped_column(String(20))  # received | counted | redeemed | returned
+    note: Mapped[str] = mapped_column(String(200), default="")  # what was delivered; why a count differs
+    staff_id: Mapped[int | None] = mapped_column(BigInteger)
+    business_date: Mapped[dt.date] = mapped_column(Date)
+    redemption_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -13,7 +13,7 @@ from tenants.domain import points as dpoints
 from tenants.domain import redemption as dred
 from tenants.domain.errors import DomainError
 from tenants.models import Redemption, RewardStock, Store
-from tenants.services import ledger
+from tenants.services import ledger, reward_stock
 from tenants.services.errors import ServiceError
 from tenants.services.programs_in_force import require_program
 from tenants.services.tiers import bring_up_to_date
@@ -72,11 +72,13 @@ def redeem(*, member_id: int, kind: str, business_at: dt.datetime, code: str = "
         raise ServiceError.from_domain(err) from err
     if stock_row is not None:
         # Conditional update: never below zero even if two redemptions race past the lock.
-        done = db.session.execute(update(RewardStock).where(RewardStock.id == stock_row.id,
-                                                            RewardStock.stock >= result.quantity)
-                                  .values(stock=RewardStock.stock - result.quantity))
-        if done.rowcount != 1:
+        stock_after = db.session.execute(update(RewardStock).where(RewardStock.id == stock_row.id,
+                                                                   RewardStock.stock >= result.quantity)
+                                         .values(stock=RewardStock.stock - result.quantity)
+                                         .returning(RewardStock.stock)).scalar_one_or_none()
+        if stock_after is None:
             raise ServiceError("out_of_stock")
+        reward_stock.record_redeemed(stock_row.item_code, result.quantity, stock_after, row.id, staff_id, on)
     ledger.apply_points(member, rows, spent.lots, spent.entries, version=version.version, staff_id=staff_id,
                         reason=f"{kind}:{result.code or code}")
     return {

@@ -9,12 +9,14 @@ from saas.models import CounterDevice, Invitation, StaffUser
 from saas.staff import invite_staff
 from tenants.counter import register_device
 from tenants.imports_models import MemberImport
-from tenants.models import ApiKey, Card, Store
+from tenants.models import ApiKey, Card, ProgramVersion, RewardStock, Store
 from tenants.scoping import tenant_context
 from tenants.services.api_keys import create_api_key
 from tenants.services.imports import create_import
 from tenants.services.members import enroll_member
+from tenants.services.programs import post_program_version
 from tenants.services.purchases import LineIn, record_purchase
+from tenants.services.reward_stock import receive as receive_reward_stock
 from tests.conftest import csrf_from
 from tests.factories import make_staff
 from tests.integration.test_counter import open_counter
@@ -41,9 +43,15 @@ def ids_of_tenant_b(tenant_b) -> dict[str, str]:
         device, _token = register_device(manager=owner, store_id=store.id, name="B till")
         member_import = create_import("b.csv", "姓名,手机号\nB,13999990001\n".encode(), max_bytes=10_000)
         db.session.commit()
+        program = db.session.query(ProgramVersion).one()  # B's own reward, in stock (tenant A has none of it)
+        rules = {**program.rules, "redemption": {**program.rules["redemption"], "catalogue": [
+            {"code": "b-only-gift", "name": {"en": "B's gift"}, "points": 100}]}}
+        post_program_version(rules, program.effective_from, "a reward of B")
+        receive_reward_stock("b-only-gift", 5)
         return {"staff_id": str(issued.user.id), "store_id": str(store.id), "token": issued.token,
                 "key_id": str(api_key.id), "member_id": str(member.id), "purchase_id": purchase["id"],
-                "card_id": str(card.id), "device_id": str(device.id), "import_id": str(member_import.id)}
+                "card_id": str(card.id), "device_id": str(device.id), "import_id": str(member_import.id),
+                "item_code": "b-only-gift"}
 
 
 def tenant_rules(app):
@@ -74,6 +82,7 @@ def test_every_tenant_url_with_an_id_answers_404_for_another_tenants_ids(app, cl
         assert db.session.get(Card, (tenant_b.id, int(b_ids["card_id"]))).status == "active"
         assert db.session.get(CounterDevice, (tenant_b.id, int(b_ids["device_id"]))).revoked_at is None
         assert db.session.get(MemberImport, (tenant_b.id, int(b_ids["import_id"]))).status == "uploaded"
+        assert db.session.query(RewardStock).one().stock == 5
     assert len(checked) >= len(rules)
 
 

@@ -23,6 +23,9 @@ from saas.permissions import PERMISSIONS, Role, assignable_roles, can
         ("regional_supervisor", "reports.chain", False),
         ("chain_admin", "program.edit", True),
         ("chain_admin", "billing.manage", False),
+        ("store_manager", "rewards.stock", True),
+        ("vip_specialist", "rewards.stock", False),
+        ("clerk", "rewards.stock", False),  # clerks redeem; managers put stock in
         ("owner", "billing.manage", True),
         ("owner", "api_keys.manage", True),
         ("nobody", "dashboard.view", False),
