@@ -61,7 +61,37 @@ def error_response(status: int, message: str | None = None, code: str | None = N
     return render("error.html", "_error.html", status=status, message=message), status
 
 
+def has_nul(value) -> bool:
+    """Whether a text, or any text inside a JSON value, holds a NUL character."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    return False
+
+
+def carries_nul() -> bool:
+    """Whether the query string or the form fields hold a NUL character (files are not looked at). The JSON API
+    reads its own bodies, with its own size limit and answers (tenants/api/schemas.py json_body)."""
+    texts = [v for _k, values in request.args.lists() for v in values]
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and not _wants_json() and request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        texts += [v for _k, values in request.form.lists() for v in values]
+    return any(has_nul(t) for t in texts)
+
+
 def init_app(app) -> None:
+    @app.before_request
+    def refuse_nul_characters():
+        # No text a person or a till sends holds a NUL, and PostgreSQL cannot store one: refused up front, as
+        # a clear 400 instead of a database error deep inside a search or a write.
+        if carries_nul():
+            return error_response(400, _("The request holds characters that cannot be stored (NUL)."),
+                                  code="invalid_characters")
+        return None
+
     @app.after_request
     def security_headers(response):
         for name, value in HEADERS.items():

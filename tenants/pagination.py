@@ -35,8 +35,8 @@ def search(query, q: str, *columns):
     """Keep the rows where any of `columns` contains `q` (ignoring case); an empty `q` keeps all."""
     if not q:
         return query
-    like = f"%{q.lower()}%"
-    return query.where(or_(*(func.lower(column).like(like) for column in columns)))
+    # contains(autoescape): a % or _ typed by a person is a character to find, not a wildcard.
+    return query.where(or_(*(func.lower(column).contains(q.lower(), autoescape=True) for column in columns)))
 
 
 def paginate(query, page: str | int | None, size: int = PAGE_SIZE) -> Page:
@@ -45,5 +45,6 @@ def paginate(query, page: str | int | None, size: int = PAGE_SIZE) -> Page:
     except (TypeError, ValueError):
         number = 1
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    number = min(number, max(1, -(-(total or 0) // size)))  # past the end: the last page
     items = list(db.session.scalars(query.limit(size).offset((number - 1) * size)))
     return Page(items=items, number=number, size=size, total=total or 0)

@@ -24,6 +24,7 @@ from flask import request
 from flask_babel import gettext as _
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError, WithJsonSchema
 
+from saas.security import has_nul
 from tenants.domain.program import Program
 from tenants.services.errors import ServiceError
 from tenants.services.programs import dotted, validation_fields
@@ -153,6 +154,8 @@ def json_body() -> dict:
         raise ApiError(400, "malformed_json", _("The request body is not valid JSON.")) from err
     if not isinstance(data, dict):
         raise ApiError(400, "malformed_json", _("The request body must be a JSON object."))
+    if has_nul(data):  # PostgreSQL cannot store it: refused before anything is written
+        raise ApiError(400, "invalid_characters", _("The request holds characters that cannot be stored (NUL)."))
     return data
 
 

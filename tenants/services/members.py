@@ -192,7 +192,7 @@ def search_members(q: str, limit: int = 10) -> list[Member]:
                 ids = union(ids, select(Member.id).where(Member.phone == phone))
             query = select(Member).where(Member.id.in_(ids))
     else:
-        query = select(Member).where(func.lower(Member.name).like(f"%{q.lower()}%"))
+        query = select(Member).where(func.lower(Member.name).contains(q.lower(), autoescape=True))
     return list(db.session.scalars(query.order_by(Member.name, Member.id).limit(limit)))
 
 
