@@ -5,8 +5,14 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from saas import config as config_module
+
+
+class _IdConverter(IntegerConverter):
+    def __init__(self, map, fixed_digits=0, min=None, max=2**63 - 1, signed=False):  # noqa: A002 - werkzeug's names
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -17,6 +23,9 @@ def create_app(config: dict | None = None) -> Flask:
         template_folder=str(config_module.ROOT / "templates"),
         static_folder=str(config_module.ROOT / "static"),
     )
+    # Every <int:…> in a URL is a database id: beyond a 63-bit integer it names nothing, so it is a 404 at
+    # routing instead of an overflow error in the database.
+    app.url_map.converters["int"] = _IdConverter
     app.config.update(config_module.from_env())
     if config:
         app.config.update(config)

@@ -36,7 +36,7 @@ def test_every_page_with_ids_survives_nonsense_query_strings(app, client, login_
             response = client.get(f"{path}?{junk}", buffered=True)  # streamed answers run to their end too
             if response.status_code >= 500:
                 failures.append((path, junk[:40], response.status_code))
-    assert failures == []
+    assert failures == [], failures
 
 
 @pytest.mark.parametrize("role", ["owner", "clerk"])
@@ -51,7 +51,7 @@ def test_every_tenant_page_survives_nonsense_query_strings(app, client, login_as
             response = client.get(f"{path}?{junk}", headers={"HX-Request": "true"})
             if response.status_code >= 500:
                 failures.append((path, "htmx " + junk[:35], response.status_code))
-    assert failures == []
+    assert failures == [], failures
 
 
 def test_a_nul_character_in_a_search_or_a_form_is_a_clear_400_and_changes_nothing(client, login_as, tenant_a):
@@ -65,7 +65,7 @@ def test_a_nul_character_in_a_search_or_a_form_is_a_clear_400_and_changes_nothin
     login_as("owner")
     response = client.get("/t/tenant-a/stores?q=a%00b")
     assert response.status_code == 400
-    assert "cannot be stored" in response.get_data(as_text=True)
+    assert "(NUL)" in response.get_data(as_text=True) or "（NUL）" in response.get_data(as_text=True)
     form = client.get("/t/tenant-a/stores/new")
     response = client.post("/t/tenant-a/stores/new", data={
         "csrf_token": csrf_from(form.get_data(as_text=True)), "code": "S900", "name": "Nul\x00Store", "kind": "store"})
@@ -95,3 +95,19 @@ def test_a_percent_sign_in_a_search_is_a_character_not_a_wildcard(client, login_
     for wildcard in ("%25", "_"):  # no store's name or code holds them: nothing is found
         response = client.get(f"/t/tenant-a/stores?q={wildcard}", headers={"HX-Request": "true"})
         assert response.status_code == 200 and code not in response.get_data(as_text=True)
+
+
+def test_ids_beyond_any_database_integer_are_not_found(app, client, login_as):
+    login_as("owner")
+    failures = []
+    for rule in app.url_map.iter_rules():
+        ints = [name for name, converter in rule._converters.items() if type(converter).__name__ == "IntegerConverter"]
+        if "GET" not in rule.methods or "slug" not in rule.arguments or not ints:
+            continue
+        path = rule.rule.replace("<slug>", "tenant-a")
+        for name in rule.arguments - {"slug"}:
+            path = path.replace(f"<int:{name}>", str(10**20)).replace(f"<{name}>", "x")
+        status = client.get(path, buffered=True).status_code
+        if status != 404 and not (status in (302, 303) and "/counter" in path):  # no tablet here: to its setup
+            failures.append((path, status))
+    assert failures == [], failures
