@@ -8,13 +8,14 @@ from flask import Blueprint
 def register(app) -> None:
     from saas.auth import bp as auth_bp
     from saas.billing.views import bp as billing_bp
-    from tenants.views import api_keys, counter, dashboard, imports, reward_stock, staff, stores
+    from tenants.views import api_keys, counter, dashboard, imports, regions, reward_stock, staff, stores
 
     parent = Blueprint("tenant", __name__, url_prefix="/t/<slug>")
     parent.register_blueprint(auth_bp)
     parent.register_blueprint(dashboard.bp)
     parent.register_blueprint(staff.bp)
     parent.register_blueprint(stores.bp)
+    parent.register_blueprint(regions.bp)
     parent.register_blueprint(api_keys.bp)
     parent.register_blueprint(imports.bp)
     parent.register_blueprint(reward_stock.bp)

@@ -17,7 +17,7 @@ from saas.forms import choices, optional_int
 from saas.htmx import render
 from saas.jobs import enqueue
 from saas.models import StaffUser
-from saas.permissions import ROLE_LABELS, assignable_roles
+from saas.permissions import ROLE_LABELS, Role, assignable_roles, needs_region
 from saas.staff import (
     StaffError,
     accept_invitation,
@@ -84,9 +84,11 @@ def invite():
     if form.validate_on_submit():
         ensure_store_visible(current_user, form.store_id.data)
         try:
+            # Only a supervisor belongs to a region: a region picked for another role would keep that
+            # region from being deleted, with no screen to take it off again.
             issued = invite_staff(current_user, name=form.name.data, email=form.email.data,
                                   role=form.role.data, store_id=form.store_id.data,
-                                  region_id=form.region_id.data)
+                                  region_id=form.region_id.data if needs_region(form.role.data) else None)
         except StaffError as err:
             db.session.rollback()
             field = getattr(form, err.field or "email")
@@ -96,7 +98,8 @@ def invite():
             enqueue("messages", send_invitation_email, issued.user.tenant_id, issued.user.id, link)
             return render("tenants/staff/invited.html", "tenants/staff/invited.html", user=issued.user, link=link)
     status = 422 if form.errors else 200
-    return render("tenants/staff/invite.html", "tenants/staff/_invite_form.html", form=form), status
+    return render("tenants/staff/invite.html", "tenants/staff/_invite_form.html", form=form,
+                  offers_region=Role.REGIONAL_SUPERVISOR in assignable_roles(current_user.role)), status
 
 
 def _visible_staff_or_404(staff_id: int) -> StaffUser:

@@ -9,7 +9,7 @@ from saas.models import CounterDevice, Invitation, StaffUser
 from saas.staff import invite_staff
 from tenants.counter import register_device
 from tenants.imports_models import MemberImport
-from tenants.models import ApiKey, Card, ProgramVersion, RewardStock, Store
+from tenants.models import ApiKey, Card, ProgramVersion, Region, RewardStock, Store
 from tenants.scoping import tenant_context
 from tenants.services.api_keys import create_api_key
 from tenants.services.imports import create_import
@@ -32,6 +32,7 @@ def ids_of_tenant_b(tenant_b) -> dict[str, str]:
     with tenant_context(tenant_b):
         owner = db.session.query(StaffUser).filter_by(role="owner").one()
         store = db.session.query(Store).first()
+        region = db.session.query(Region).first()  # the region the factory gives every tenant
         issued = invite_staff(owner, name="B clerk", email="bclerk@example.com", role="clerk", store_id=store.id,
                               region_id=None)
         assert db.session.query(Invitation).count() == 1
@@ -51,7 +52,7 @@ def ids_of_tenant_b(tenant_b) -> dict[str, str]:
         return {"staff_id": str(issued.user.id), "store_id": str(store.id), "token": issued.token,
                 "key_id": str(api_key.id), "member_id": str(member.id), "purchase_id": purchase["id"],
                 "card_id": str(card.id), "device_id": str(device.id), "import_id": str(member_import.id),
-                "item_code": "b-only-gift"}
+                "item_code": "b-only-gift", "region_id": str(region.id)}
 
 
 def tenant_rules(app):
