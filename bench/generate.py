@@ -36,8 +36,9 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 from bench.bulk import BulkLoader, libpq_url, text_field
+from saas.ids import SEQ_LIMIT, compose_id, ms_since_epoch
+from tenants.services.members import luhn_digit
 
-EPOCH_MS = 1_735_689_600_000  # saas/ids.py
 NODE = 4093  # a node value runtime ids may also draw (1 in 4096); they use other milliseconds
 ONE_DAY = dt.timedelta(days=1)
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -88,17 +89,17 @@ class IdMaker:
 
     def __init__(self, as_of: dt.date):
         start = dt.datetime.combine(as_of - 2 * ONE_DAY, dt.time(0), tzinfo=dt.UTC)
-        self.ms = int(start.timestamp() * 1000) - EPOCH_MS
+        self.ms = ms_since_epoch(int(start.timestamp() * 1000))
         if self.ms <= 0:
             raise SystemExit("as_of must be after 2025-01-03 (ids count milliseconds from 2025-01-01)")
         self.seq = 0
 
     def __call__(self) -> int:
         self.seq += 1
-        if self.seq == 1024:
+        if self.seq == SEQ_LIMIT:
             self.seq = 0
             self.ms += 1
-        return (self.ms << 22) | (NODE << 10) | self.seq
+        return compose_id(self.ms, NODE, self.seq)
 
 
 @dataclass
@@ -203,17 +204,6 @@ def setup_tenants(app, owner_url: str, size, as_of: dt.date, log=print) -> list[
 # --- the history ---------------------------------------------------------------------------------
 
 
-def _luhn(digits: str) -> str:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        n = int(ch)
-        if i % 2 == 0:
-            n *= 2
-            n = n - 9 if n > 9 else n
-        total += n
-    return str((10 - total % 10) % 10)
-
-
 def phone_of(index: int) -> str:
     """A unique mainland mobile number per member index (a bijection on 10^9 scatters the last digits)."""
     return "13" + f"{(index * 387_420_489 + 12_345_678) % 1_000_000_000:09d}"
@@ -221,12 +211,12 @@ def phone_of(index: int) -> str:
 
 def card_number_of(index: int) -> str:
     body = "8" + f"{(index * 1_594_323 + 7_654_321) % 10_000_000_000:010d}"
-    return body + _luhn(body)
+    return body + luhn_digit(body)
 
 
 def physical_number_of(index: int) -> str:
     body = "6" + f"{(index * 4_782_969 + 1_234_567) % 10_000_000_000:010d}"
-    return body + _luhn(body)
+    return body + luhn_digit(body)
 
 
 class Pricer:

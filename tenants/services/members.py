@@ -52,7 +52,8 @@ def normalize_email(raw: str | None) -> str | None:
     return email
 
 
-def _luhn_digit(digits: str) -> str:
+def luhn_digit(digits: str) -> str:
+    """The Luhn check digit of `digits` (card numbers carry one, so a mistyped digit is caught)."""
     total = 0
     for i, ch in enumerate(reversed(digits)):
         n = int(ch)
@@ -66,7 +67,7 @@ def _luhn_digit(digits: str) -> str:
 def new_card_number() -> str:
     """A 12-digit number with a check digit (typed at counters, printed on cards, in the QR)."""
     body = "8" + f"{secrets.randbelow(10**10):010d}"
-    return body + _luhn_digit(body)
+    return body + luhn_digit(body)
 
 
 def enroll_member(*, business_at: dt.datetime, name: str = "", phone: str | None = None, email: str | None = None,
