@@ -69,8 +69,13 @@ def _per_member(as_of: dt.date, abc_after: dt.date, rfm_after: dt.date):
                func.coalesce(per_member.c.rfm_visits, 0).label("rfm_visits"),
                func.coalesce(per_member.c.rfm_spend, 0).label("rfm_spend"))
         .outerjoin(per_member, per_member.c.member_id == Member.id)
-        .where(Member.status == "active", Member.joined_on <= as_of)
+        .where(*_ranked_members(as_of))
     )
+
+
+def _ranked_members(as_of: dt.date) -> tuple:
+    """Who the report classifies: active members who had joined by ``as_of``."""
+    return Member.status == "active", Member.joined_on <= as_of
 
 
 def segment_report(as_of: dt.date, program: Program | None = None) -> SegmentReport:
@@ -92,7 +97,8 @@ def segment_report(as_of: dt.date, program: Program | None = None) -> SegmentRep
         db.session.execute(text(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'"))  # this transaction only
     members = _per_member(as_of, add_months(as_of, -rules.abc.period_months),
                           add_months(as_of, -rules.rfm.period_months)).subquery()
-    n = db.session.scalar(select(func.count()).select_from(members))
+    # ABC's cuts need the number of members first: counted on members alone, not through the purchases' aggregation.
+    n = db.session.scalar(select(func.count()).select_from(Member).where(*_ranked_members(as_of)))
     rfm, life = rfm_bars(as_of, rules.rfm), lifecycle_bars(as_of, rules.lifecycle)
     m = members.c
     if rules.abc.mode == "points_bands":
