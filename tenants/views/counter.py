@@ -23,7 +23,7 @@ from saas.extensions import db, limiter
 from saas.forms import choices, optional_int
 from saas.models import CounterDevice, StaffSession, StaffUser, utcnow
 from saas.permissions import ROLE_LABELS, assignable_roles, can
-from tenants.access import visible_store_ids, visible_stores
+from tenants.access import ensure_store_visible, visible_store_ids, visible_stores
 from tenants.counter import (
     CounterError,
     devices_of,
@@ -214,10 +214,12 @@ def devices():
     ids = visible_store_ids(current_user)
     stores = {s.id: s for s in db.session.scalars(select(Store))}
     staff = _manageable_staff()
-    registrars = {u.id: u for u in db.session.scalars(select(StaffUser))}
+    tablets = devices_of(ids)
+    registrar_ids = {d.registered_by for d in tablets}
+    registrars = {u.id: u for u in db.session.scalars(select(StaffUser).where(StaffUser.id.in_(registrar_ids)))}
     resettable = {u.id for u in staff if u.role in assignable_roles(current_user.role) or u.id == current_user.id}
     return render_counter("tenants/counter/devices.html", "tenants/counter/devices.html",
-                          devices=devices_of(ids), stores=stores, staff=staff, registrars=registrars,
+                          devices=tablets, stores=stores, staff=staff, registrars=registrars,
                           resettable=resettable, now=utcnow(), this_device=current_device(),
                           is_locked=is_locked, ROLE_LABELS=ROLE_LABELS)
 
@@ -226,9 +228,9 @@ def devices():
 @require("counter.manage")
 def revoke(device_id: int):
     device = db.session.get(CounterDevice, (current_tenant().id, device_id))
-    ids = visible_store_ids(current_user)
-    if device is None or (ids is not None and device.store_id not in ids):
+    if device is None:
         abort(404)
+    ensure_store_visible(current_user, device.store_id)
     revoke_device(device, current_user)
     db.session.commit()
     flash(_("The tablet “%(name)s” is signed out for good.", name=device.name), "success")

@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from saas.extensions import db
 from saas.forms import choices
+from saas.i18n import format_money
 from saas.models import StaffUser
 from tenants.domain.program import (
     CardFeeEnrolment,
@@ -92,7 +93,6 @@ def panel_context(member, on) -> dict:
         "coupons": [],
         "followups": [],
         "on": on,
-        "tier_labels": (lambda code: tier_label(program, code)),
     }
 
 
@@ -130,8 +130,6 @@ class EnrolForm(FlaskForm):
 
 def enrolment_rules(program) -> dict:
     """What the program asks of a new member, as sentences and as which optional fields to show."""
-    from saas.i18n import format_money
-
     lines, needs = [], set()
     for cond in program.enrolment.conditions:
         if isinstance(cond, FreeSignUp):

@@ -19,6 +19,7 @@ from saas.extensions import db
 from saas.i18n import format_money
 from saas.models import CounterDevice, StaffUser
 from tenants.domain.errors import DomainError
+from tenants.domain.program import LocalizedText
 from tenants.domain.redemption import points_to_fen
 from tenants.models import Card, Purchase, RewardStock
 from tenants.programs import business_today
@@ -132,7 +133,7 @@ def base_tenders(form: PurchaseForm) -> tuple[list[TenderIn], int]:
 
 
 def price(member, form: PurchaseForm, at) -> dict:
-    """The preview of the typed purchase: the service's preview, the money split, the tier effect."""
+    """The typed purchase priced by the service (nothing recorded), and the money split."""
     counter = g.counter
     lines = line_ins(form.lines)
     tenders, stored_value = base_tenders(form)
@@ -143,11 +144,8 @@ def price(member, form: PurchaseForm, at) -> dict:
     if stored_value > due:
         raise FormError("stored_value", _("The stored-value part is more than the amount due (%(amount)s).",
                                           amount=format_money(due)))
-    on = at.date()
-    program = program_now(on)
     return {"preview": preview, "lines": lines, "tenders": tenders, "stored_value": stored_value,
-            "cash": due - stored_value, "effect": tier_effect(member, preview, program, on), "program": program,
-            "pending": preview["points_pending_until"] > on.isoformat()}
+            "cash": due - stored_value, "pending": preview["points_pending_until"] > at.date().isoformat()}
 
 
 def purchase_context(member, form: PurchaseForm, **extra) -> dict:
@@ -199,20 +197,18 @@ def purchase_preview(member_id: int):
     member = member_or_404(member_id)
     form = read_purchase_form(request.form)
     error, priced = None, None
+    at = resolve_business_time(None)
     try:
-        priced = price(member, form, resolve_business_time(None))
+        priced = price(member, form, at)
+        # only the preview needs the tier effect: on confirm, record_purchase evaluates the tier itself
+        priced["effect"] = tier_effect(member, priced["preview"], program_now(at.date()), at.date())
     except FormError as err:
         error = None if err.field == "l0-price" and not any(ln.price.strip() for ln in form.lines) else err.message
     except ServiceError as err:
         db.session.rollback()
         error = service_message(err)
     return render_counter("tenants/counter/_purchase_preview.html", "tenants/counter/_purchase_preview.html",
-                          member=member, priced=priced, error=error, tier_labels=_tier_labels())
-
-
-def _tier_labels():
-    program = program_now(business_today())
-    return lambda code: tier_label(program, code)
+                          member=member, priced=priced, error=error)
 
 
 @bp.post("/members/<int:member_id>/purchase")
@@ -397,8 +393,7 @@ def redeem_summary(result: dict) -> str:
     elif result.get("voucher_fen"):
         what = _("a voucher of %(amount)s", amount=format_money(result["voucher_fen"]))
     elif result.get("gift"):
-        gift = result["gift"].get("en" if locale().startswith("en") else "zh_CN") or result["gift"].get("zh_CN")
-        what = f"{gift} × {result['quantity']}"
+        what = f"{LocalizedText.model_validate(result['gift']).text(locale())} × {result['quantity']}"
     else:
         what = _("goods worth %(amount)s", amount=format_money(result["value_fen"]))
     return _("Redeemed %(points)s points for %(what)s.", points=number(result["points"]), what=what)

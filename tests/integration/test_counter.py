@@ -506,3 +506,16 @@ def test_another_tenants_member_purchase_and_card_ids_are_not_found(client, phar
     assert client.post(f"{base}/{mine.id}/cards/{card_id}/lost", data={"csrf_token": token}).status_code == 404
     with tenant_context(other):
         assert db.session.get(Card, (other.id, card_id)).status == "active"
+
+
+def test_a_receipts_payment_kinds_read_as_people_call_them_and_unknown_ones_as_the_till_sent_them(app):
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    template = '{% from "tenants/counter/_macros.html" import tender_label %}{{ tender_label(kind) }}'
+    with app.test_request_context("/"):
+        with force_locale("en"):
+            assert render_template_string(template, kind="wechat").strip() == "WeChat Pay"
+            assert render_template_string(template, kind="meituan").strip() == "meituan"
+        with force_locale("zh_Hans_CN"):
+            assert render_template_string(template, kind="alipay").strip() == "支付宝"
