@@ -156,11 +156,17 @@ def _apply_refusal(row: Row, form: FlaskForm, err: ServiceError) -> int:
     return 409 if err.code == "idempotency_in_progress" else 422
 
 
-def _run(form: FlaskForm, operation: str, payload: dict, work) -> tuple[dict, bool]:
+def _record(row: Row, form: FlaskForm, operation: str, change, **values) -> dict:
+    """`change` (reward_stock.receive or .count) of the row's item with `values`, at most once per form key:
+    the same form sent twice answers what the first did."""
     key = (form.idem.data or "").strip()[:60]
     if not key:
         raise ServiceError("idempotency_key_required")
-    return run_idempotent(f"rewards:{key}", operation, payload, work)
+    code, on = row.level.code, business_today()
+    payload = {"item": code, **values, "staff": current_user.id, "on": on}
+    result, _replayed = run_idempotent(f"rewards:{key}", operation, payload, lambda: change(
+        code, **values, staff_id=current_user.id, on=on, commit=False))
+    return result
 
 
 @bp.post("/rewards/stock/<item_code>/receive")
@@ -171,11 +177,9 @@ def receive(item_code: str):
     row = Row(level, form, CountForm(formdata=None, idem=new_key()))
     if not form.validate():
         return _refused(row, 422)
-    quantity, note, on = _number(form.quantity), _typed(form.note), business_today()
-    payload = {"item": level.code, "quantity": quantity, "note": note, "staff": current_user.id, "on": on}
     try:
-        result, _replayed = _run(form, "rewards.receive", payload, lambda: reward_stock.receive(
-            level.code, quantity, note, staff_id=current_user.id, on=on, commit=False))
+        result = _record(row, form, "rewards.receive", reward_stock.receive, quantity=_number(form.quantity),
+                         note=_typed(form.note))
     except ServiceError as err:
         return _refused(row, _apply_refusal(row, form, err))
     return _done(level, _("%(quantity)s received: %(stock)s in stock now.", quantity=f"{result['change']:,}",
@@ -190,11 +194,9 @@ def count(item_code: str):
     row = Row(level, ReceiveForm(formdata=None, idem=new_key()), form)
     if not form.validate():
         return _refused(row, 422)
-    counted, reason, on = _number(form.counted), _typed(form.reason), business_today()
-    payload = {"item": level.code, "counted": counted, "reason": reason, "staff": current_user.id, "on": on}
     try:
-        result, _replayed = _run(form, "rewards.count", payload, lambda: reward_stock.count(
-            level.code, counted, reason, staff_id=current_user.id, on=on, commit=False))
+        result = _record(row, form, "rewards.count", reward_stock.count, counted=_number(form.counted),
+                         reason=_typed(form.reason))
     except ServiceError as err:
         return _refused(row, _apply_refusal(row, form, err))
     if result["change"]:

@@ -38,6 +38,7 @@ def store_rules() -> dict:
     current = program_in_force()
     return dict(current[1].stores) if current else {}
 
+
 bp = Blueprint("stores", __name__)
 
 
@@ -69,8 +70,6 @@ def _store_form(store: Store | None = None) -> StoreForm:
 
 
 def _visible_store_or_404(store_id: int) -> Store:
-    if not 0 < store_id < 2**63:  # ids are bigints: a longer number is simply not one of ours
-        abort(404)
     store = db.session.get(Store, (current_user.tenant_id, store_id))
     ids = visible_store_ids(current_user)
     if store is None or (ids is not None and store.id not in ids):
@@ -89,24 +88,29 @@ def index():
     page = paginate(search(query, q, Store.name, Store.code), request.args.get("page"))
     regions = {r.id: r for r in db.session.scalars(select(Region))}
     return render("tenants/stores/index.html", "tenants/stores/_rows.html", page=page, q=q, regions=regions,
-                  rules=store_rules())
+                  rules=store_rules(), kinds=KINDS)
+
+
+def _saved(form: StoreForm, save) -> Store | None:
+    """The store `save()` added or changed; None when the service refused, its reasons then on the form."""
+    try:
+        return save()
+    except PlanLimitReached:
+        raise  # the app's handler shows the plan's message and the way to upgrade (402)
+    except ServiceError as err:
+        db.session.rollback()
+        form.show_errors(err)
+        return None
 
 
 @bp.route("/stores/new", methods=["GET", "POST"])
 @require("stores.manage")
 def new():
     form = _store_form()
-    if form.validate_on_submit():
-        try:
-            store = create_store(actor_id=current_user.id, **form.values())
-        except PlanLimitReached:
-            raise  # the app's handler shows the plan's message and the way to upgrade (402)
-        except ServiceError as err:
-            db.session.rollback()
-            form.show_errors(err)
-        else:
-            flash(_("Store “%(name)s” added.", name=store.name), "success")
-            return redirect(url_for("tenant.stores.show", store_id=store.id))
+    if form.validate_on_submit() and (store := _saved(form, lambda: create_store(actor_id=current_user.id,
+                                                                                 **form.values()))):
+        flash(_("Store “%(name)s” added.", name=store.name), "success")
+        return redirect(url_for("tenant.stores.show", store_id=store.id))
     status = 422 if form.errors else 200
     return render("tenants/stores/new.html", "tenants/stores/_form.html", form=form, store=None,
                   code_frozen=False), status
@@ -129,15 +133,10 @@ def edit(store_id: int):
     code_frozen = bool(program_versions_naming(store.code))
     if code_frozen:
         form.code.render_kw = {**form.code.render_kw, "readonly": True}
-    if form.validate_on_submit():
-        try:
-            update_store(store, form.values(), actor_id=current_user.id)
-        except ServiceError as err:
-            db.session.rollback()
-            form.show_errors(err)
-        else:
-            flash(_("Store “%(name)s” saved.", name=store.name), "success")
-            return redirect(url_for("tenant.stores.show", store_id=store.id))
+    if form.validate_on_submit() and _saved(form, lambda: update_store(store, form.values(),
+                                                                       actor_id=current_user.id)):
+        flash(_("Store “%(name)s” saved.", name=store.name), "success")
+        return redirect(url_for("tenant.stores.show", store_id=store.id))
     status = 422 if form.errors else 200
     return render("tenants/stores/edit.html", "tenants/stores/_form.html", form=form, store=store,
                   code_frozen=code_frozen), status

@@ -28,3 +28,25 @@ def shot(request):
         return path
 
     return _shot
+
+
+@pytest.fixture
+def sign_in(page, live_server):
+    """sign_in(slug, email): the browser (1280×900) signs in at the tenant's login page and lands on its
+    dashboard; returns the list the page's console errors are collected in."""
+    from playwright.sync_api import expect
+
+    from tests.factories import PASSWORD
+
+    def _sign_in(slug: str, email: str) -> list[str]:
+        errors: list[str] = []
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto(f"{live_server}/t/{slug}/login")
+        page.get_by_label("E-mail").fill(email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page).to_have_url(f"{live_server}/t/{slug}/")
+        return errors
+
+    return _sign_in

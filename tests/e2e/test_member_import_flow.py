@@ -17,7 +17,7 @@ from saas.jobs import get_queue, redis_connection
 from tenants.models import Member
 from tenants.scoping import tenant_context
 from tenants.services.members import enroll_member
-from tests.factories import PASSWORD, make_tenant
+from tests.factories import make_tenant
 
 pytestmark = pytest.mark.e2e
 
@@ -45,21 +45,14 @@ def run_worker(app) -> None:
         db.session.remove()
 
 
-def test_an_owner_imports_legacy_members_from_a_csv_with_chinese_headers(page, live_server, app, shot):
+def test_an_owner_imports_legacy_members_from_a_csv_with_chinese_headers(page, app, shot, sign_in):
     with app.app_context():
         tenant = make_tenant("import-shop", vertical="clothing", language="en")
         with tenant_context(tenant):
             enroll_member(business_at=dt.datetime.now(dt.UTC), name="钱七", phone="13900000000")
             db.session.commit()
         db.session.remove()
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto(f"{live_server}/t/import-shop/login")
-    page.get_by_label("E-mail").fill("owner@import-shop.example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{live_server}/t/import-shop/")
+    errors = sign_in("import-shop", "owner@import-shop.example.com")
 
     page.get_by_role("link", name="Import members").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Import members")

@@ -7,25 +7,18 @@ import pytest
 from playwright.sync_api import expect
 
 from saas.extensions import db
-from tests.factories import PASSWORD, make_staff, make_tenant
+from tests.factories import make_staff, make_tenant
 
 pytestmark = pytest.mark.e2e
 
 
-def test_a_chain_admin_adds_a_region_and_chooses_it_for_a_store(page, live_server, app, shot):
+def test_a_chain_admin_adds_a_region_and_chooses_it_for_a_store(page, live_server, app, shot, sign_in):
     with app.app_context():
         tenant = make_tenant("region-chain", language="en")
         admin = make_staff(tenant, "chain_admin")
         email = admin.email
         db.session.remove()
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto(f"{live_server}/t/region-chain/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{live_server}/t/region-chain/")
+    errors = sign_in("region-chain", email)
 
     page.get_by_role("link", name="Stores").first.click()
     page.get_by_role("link", name="Regions").click()

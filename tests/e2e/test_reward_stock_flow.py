@@ -15,7 +15,7 @@ from tenants.models import ProgramVersion, RewardStock
 from tenants.scoping import tenant_context
 from tenants.services import reward_stock
 from tenants.services.programs import post_program_version
-from tests.factories import PASSWORD, make_staff, make_tenant
+from tests.factories import make_staff, make_tenant
 
 pytestmark = pytest.mark.e2e
 UMBRELLA = {"code": "umbrella", "name": {"zh_CN": "晴雨伞", "en": "Umbrella"}, "points": 800}
@@ -48,16 +48,9 @@ def stock_of(app, slug: str, code: str) -> int:
                 db.session.remove()
 
 
-def test_a_manager_receives_counts_and_reads_the_history_of_reward_stock(page, live_server, app, shot):
+def test_a_manager_receives_counts_and_reads_the_history_of_reward_stock(page, app, shot, sign_in):
     email = shop_with_two_rewards(app, "stock-flow")
-    errors: list[str] = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto(f"{live_server}/t/stock-flow/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(f"{live_server}/t/stock-flow/")
+    errors = sign_in("stock-flow", email)
 
     page.get_by_role("link", name="Reward stock").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Reward stock")
