@@ -12,3 +12,11 @@ def choices(pairs) -> list[SelectChoice]:
 
 def optional_int(value):
     return int(value) if value not in (None, "") else None
+
+
+def place_errors(form, err, fallback: str) -> None:
+    """A service's refusal on a form: each message next to its field; a message for a field the form does not
+    have, or a refusal without fields, goes to the `fallback` field."""
+    for name, message in (err.fields or {fallback: err.message}).items():
+        field = form._fields.get(name) or form._fields[fallback]
+        field.errors = [*field.errors, message]

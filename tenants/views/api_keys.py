@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Length
 
 from saas.auth import require
 from saas.extensions import db
+from saas.forms import place_errors
 from saas.htmx import render
 from tenants.services.api_keys import NAME_MAX_LENGTH, create_api_key, display_prefix, list_api_keys, revoke_api_key
 from tenants.services.errors import ServiceError
@@ -32,7 +33,7 @@ def index():
             issued = create_api_key(form.name.data, created_by=current_user.id)
         except ServiceError as err:
             db.session.rollback()
-            form.name.errors = [*form.name.errors, *(err.fields.values() or [err.message])]
+            place_errors(form, err, fallback="name")
         else:
             return render("tenants/api_keys/created.html", "tenants/api_keys/created.html", issued=issued)
     status = 422 if form.errors else 200

@@ -13,6 +13,7 @@ from wtforms import StringField
 
 from saas.auth import require
 from saas.extensions import db
+from saas.forms import place_errors
 from saas.htmx import render
 from tenants.models import Region
 from tenants.services.errors import ServiceError
@@ -25,9 +26,6 @@ class RegionForm(FlaskForm):
     """The service checks the name (and says why in our words); the form carries the input and CSRF."""
 
     name = StringField(_l("Region name"), render_kw={"maxlength": NAME_MAX_LENGTH, "autocomplete": "off"})
-
-    def show_errors(self, err: ServiceError) -> None:
-        self.name.errors = [*self.name.errors, *(err.fields.values() or [err.message])]
 
 
 def _region_or_404(region_id: int) -> Region:
@@ -58,7 +56,7 @@ def create():
             region = create_region(form.name.data, actor_id=current_user.id)
         except ServiceError as err:
             db.session.rollback()
-            form.show_errors(err)
+            place_errors(form, err, fallback="name")
         else:
             flash(_("Region “%(name)s” added. Choose it for its stores, then invite its supervisor.",
                     name=region.name), "success")
@@ -76,7 +74,7 @@ def edit(region_id: int):
             rename_region(region, form.name.data, actor_id=current_user.id)
         except ServiceError as err:
             db.session.rollback()
-            form.show_errors(err)
+            place_errors(form, err, fallback="name")
         else:
             flash(_("Region “%(name)s” saved.", name=region.name), "success")
             return redirect(url_for("tenant.regions.index"))

@@ -14,7 +14,7 @@ from wtforms import SelectField, StringField
 from saas.auth import require
 from saas.billing.entitlements import PlanLimitReached
 from saas.extensions import db
-from saas.forms import choices
+from saas.forms import choices, place_errors
 from saas.htmx import render
 from tenants.access import visible_store_ids
 from tenants.models import Region, Store
@@ -55,11 +55,6 @@ class StoreForm(FlaskForm):
         return {"code": self.code.data, "name": self.name.data, "kind": self.kind.data,
                 "region_id": self.region_id.data or None, "floor": self.floor.data}
 
-    def show_errors(self, err: ServiceError) -> None:
-        for name, message in (err.fields or {"code": err.message}).items():
-            field = getattr(self, name, None) or self.code
-            field.errors = [*field.errors, message]
-
 
 def _store_form(store: Store | None = None) -> StoreForm:
     form = StoreForm(obj=store)
@@ -99,7 +94,7 @@ def _saved(form: StoreForm, save) -> Store | None:
         raise  # the app's handler shows the plan's message and the way to upgrade (402)
     except ServiceError as err:
         db.session.rollback()
-        form.show_errors(err)
+        place_errors(form, err, fallback="code")
         return None
 
 
