@@ -18,19 +18,13 @@ from saas.ids import new_id
 from saas.models import StaffUser
 from tenants.models import Region, Store
 from tenants.services.errors import ServiceError
+from tenants.services.unique import commit_or_taken, taken
 
 NAME_MAX_LENGTH = 80
 
 
 def _name_taken_message(name: str) -> str:
     return _("There is already a region called “%(name)s”.", name=name)
-
-
-def _name_taken(name: str, other_than: int | None = None) -> bool:
-    query = select(func.count()).select_from(Region).where(func.lower(Region.name) == name.lower())
-    if other_than is not None:
-        query = query.where(Region.id != other_than)
-    return bool(db.session.scalar(query))
 
 
 def _clean_name(name, region: Region | None = None) -> str:
@@ -40,7 +34,7 @@ def _clean_name(name, region: Region | None = None) -> str:
         problem = _("Enter the region's name.")
     elif len(name) > NAME_MAX_LENGTH:
         problem = _("At most %(max)d characters.", max=NAME_MAX_LENGTH)
-    elif _name_taken(name, region.id if region is not None else None):
+    elif taken(Region.name, name, region.id if region is not None else None):
         problem = _name_taken_message(name)
     else:
         problem = None
@@ -50,12 +44,7 @@ def _clean_name(name, region: Region | None = None) -> str:
 
 
 def _commit_or_name_taken(name: str) -> None:
-    """Commit; two people adding the same name at once: the unique constraint decides, the loser is told."""
-    try:
-        db.session.commit()
-    except IntegrityError as err:
-        db.session.rollback()
-        raise ServiceError("validation_failed", fields={"name": _name_taken_message(name)}) from err
+    commit_or_taken("name", _name_taken_message(name))
 
 
 def region_usage() -> dict[int, tuple[int, int]]:

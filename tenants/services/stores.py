@@ -11,8 +11,7 @@ import re
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
 from saas.audit import audit
 from saas.billing.entitlements import check_limit
@@ -21,6 +20,7 @@ from saas.ids import new_id
 from tenants.models import ProgramVersion, Region, Store
 from tenants.scoping import current_tenant_id
 from tenants.services.errors import ServiceError
+from tenants.services.unique import commit_or_taken, taken
 
 CODE_MAX_LENGTH = 20
 NAME_MAX_LENGTH = 120
@@ -32,13 +32,6 @@ EDITABLE = ("code", "name", "kind", "region_id", "floor")
 
 def _text(value) -> str:
     return "" if value is None else str(value).strip()
-
-
-def _code_taken(code: str, other_than: int | None = None) -> bool:
-    query = select(func.count()).select_from(Store).where(func.lower(Store.code) == code.lower())
-    if other_than is not None:
-        query = query.where(Store.id != other_than)
-    return bool(db.session.scalar(query))
 
 
 def program_versions_naming(code: str) -> list[int]:
@@ -61,7 +54,7 @@ def _check(values: dict, store: Store | None = None) -> dict:
         elif store is not None and code != store.code and program_versions_naming(store.code):
             errors["code"] = _("The program rules refer to this store by its code “%(code)s”, so the code "
                                "cannot be changed.", code=store.code)
-        elif _code_taken(code, store.id if store is not None else None):
+        elif taken(Store.code, code, store.id if store is not None else None):
             errors["code"] = _("Another store already has the code “%(code)s”.", code=code)
         clean["code"] = code
     if "name" in values:
@@ -99,13 +92,7 @@ def _check(values: dict, store: Store | None = None) -> dict:
 
 
 def _commit_or_code_taken(code: str) -> None:
-    """Commit; two people adding the same code at once: the unique constraint decides, the loser is told."""
-    try:
-        db.session.commit()
-    except IntegrityError as err:
-        db.session.rollback()
-        raise ServiceError("validation_failed",
-                           fields={"code": _("Another store already has the code “%(code)s”.", code=code)}) from err
+    commit_or_taken("code", _("Another store already has the code “%(code)s”.", code=code))
 
 
 def create_store(code: str, name: str, kind: str = "store", region_id: int | None = None, floor: str = "",

@@ -141,7 +141,7 @@ def test_a_name_of_80_characters_is_accepted(client, tenant_a, admin):
 
 def test_two_people_adding_the_same_name_at_once_get_the_same_message_not_an_error(tenant_a, monkeypatch):
     existing = first_region(tenant_a).name
-    monkeypatch.setattr(region_service, "_name_taken", lambda *args: False)  # the other commit came in between
+    monkeypatch.setattr(region_service, "taken", lambda *args: False)  # the other commit came in between
     with tenant_context(tenant_a), force_locale("en"):  # the messages are compared in English
         with pytest.raises(ServiceError) as refused:
             create_region(existing)
