@@ -34,3 +34,15 @@ def ensure_store_visible(user, store_id: int | None) -> None:
     ids = visible_store_ids(user)
     if store_id is not None and ids is not None and store_id not in ids:
         abort(404)
+
+
+def visible_staff_or_404(user, staff_id: int):
+    """Staff member `staff_id` of the tenant if `user`'s store scope covers them (someone with no store is
+    covered only by whole-tenant scope); 404 otherwise, the same as when there is no such person."""
+    from saas.models import StaffUser
+
+    person = db.session.get(StaffUser, (user.tenant_id, staff_id))
+    ids = visible_store_ids(user)
+    if person is None or (ids is not None and person.store_id not in ids):
+        abort(404)
+    return person

@@ -23,7 +23,7 @@ from saas.extensions import db, limiter
 from saas.forms import choices, optional_int
 from saas.models import CounterDevice, StaffSession, StaffUser, utcnow
 from saas.permissions import ROLE_LABELS, assignable_roles, can
-from tenants.access import ensure_store_visible, visible_store_ids, visible_stores
+from tenants.access import ensure_store_visible, visible_staff_or_404, visible_store_ids, visible_stores
 from tenants.counter import (
     CounterError,
     devices_of,
@@ -240,10 +240,7 @@ def revoke(device_id: int):
 @bp.post("/staff/<int:staff_id>/reset-pin")
 @require("counter.manage")
 def reset_staff_pin(staff_id: int):
-    user = db.session.get(StaffUser, (current_tenant().id, staff_id))
-    ids = visible_store_ids(current_user)
-    if user is None or (ids is not None and user.store_id not in ids):
-        abort(404)
+    user = visible_staff_or_404(current_user, staff_id)
     if user.role not in assignable_roles(current_user.role) and user.id != current_user.id:
         abort(403)
     reset_pin(user, current_user)

@@ -26,7 +26,7 @@ from saas.staff import (
     invite_staff,
     send_invitation_email,
 )
-from tenants.access import ensure_store_visible, visible_store_ids, visible_stores
+from tenants.access import ensure_store_visible, visible_staff_or_404, visible_store_ids, visible_stores
 from tenants.models import Region
 from tenants.pagination import paginate, search
 
@@ -102,20 +102,10 @@ def invite():
                   offers_region=Role.REGIONAL_SUPERVISOR in assignable_roles(current_user.role)), status
 
 
-def _visible_staff_or_404(staff_id: int) -> StaffUser:
-    user = db.session.get(StaffUser, (current_user.tenant_id, staff_id))
-    if user is None:
-        abort(404)
-    ids = visible_store_ids(current_user)
-    if ids is not None and user.store_id not in ids:
-        abort(404)
-    return user
-
-
 @bp.get("/staff/<int:staff_id>")
 @require("staff.view")
 def show(staff_id: int):
-    user = _visible_staff_or_404(staff_id)
+    user = visible_staff_or_404(current_user, staff_id)
     return render("tenants/staff/show.html", "tenants/staff/show.html", user=user,
                   manageable=user.role in assignable_roles(current_user.role) and user.id != current_user.id)
 
@@ -123,7 +113,7 @@ def show(staff_id: int):
 @bp.post("/staff/<int:staff_id>/deactivate")
 @require("staff.invite")
 def deactivate(staff_id: int):
-    user = _visible_staff_or_404(staff_id)
+    user = visible_staff_or_404(current_user, staff_id)
     try:
         deactivate_staff(current_user, user)
     except StaffError as err:
