@@ -9,7 +9,7 @@ from babel.dates import format_date as _babel_date
 from babel.dates import format_datetime as _babel_datetime
 from babel.numbers import format_currency
 from flask import current_app, request, session
-from flask_babel import get_locale, get_timezone
+from flask_babel import format_decimal, get_locale, get_timezone
 from flask_login import current_user
 
 from saas.extensions import babel
@@ -95,9 +95,15 @@ def format_phone(number: str | None, masked: bool = False) -> str:
     return number
 
 
+def format_number(value) -> str:
+    """A whole number grouped as the reader's language writes it (None reads as 0)."""
+    return format_decimal(value or 0)
+
+
 def init_app(app) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
-    app.jinja_env.filters.update(money=format_money, day=format_day, moment=format_moment, phone=format_phone)
+    app.jinja_env.filters.update(money=format_money, day=format_day, moment=format_moment, phone=format_phone,
+                               number=format_number)
     app.jinja_env.add_extension("jinja2.ext.i18n")
 
     @app.context_processor

@@ -10,11 +10,11 @@ import datetime as dt
 from decimal import Decimal
 
 import segno
-from babel.numbers import format_decimal
 from flask_babel import gettext as _
 
 from saas.extensions import db
 from saas.i18n import format_day, format_money
+from saas.i18n import format_number as number
 from tenants.domain.dates import birthday_in_year
 from tenants.domain.errors import DomainError
 from tenants.domain.purchase import is_birthday_benefit_day
@@ -24,10 +24,6 @@ from tenants.services.tiers import account_activities, state_of
 from tenants.views.counter_session import locale, tier_label
 
 ONE_DAY = dt.timedelta(days=1)
-
-
-def number(n: int | None) -> str:
-    return format_decimal(n or 0, locale=locale())
 
 
 def _date(value) -> dt.date | None:

@@ -23,6 +23,7 @@ from wtforms.validators import ValidationError
 from saas.auth import require
 from saas.extensions import db
 from saas.htmx import is_fragment_request, render
+from saas.i18n import format_number
 from saas.models import StaffUser
 from tenants.programs import business_today
 from tenants.services import reward_stock
@@ -49,8 +50,8 @@ def _whole_number(low: int, high: int):
     def check(_form, field) -> None:
         text = _typed(field).replace(",", "")
         if not WHOLE.fullmatch(text) or not low <= int(text) <= high:
-            raise ValidationError(_("Enter a whole number from %(low)s to %(high)s.", low=f"{low:,}",
-                                    high=f"{high:,}"))
+            raise ValidationError(_("Enter a whole number from %(low)s to %(high)s.", low=format_number(low),
+                                    high=format_number(high)))
 
     return check
 
@@ -182,8 +183,8 @@ def receive(item_code: str):
                          note=_typed(form.note))
     except ServiceError as err:
         return _refused(row, _apply_refusal(row, form, err))
-    return _done(level, _("%(quantity)s received: %(stock)s in stock now.", quantity=f"{result['change']:,}",
-                          stock=f"{result['stock']:,}"))
+    return _done(level, _("%(quantity)s received: %(stock)s in stock now.", quantity=format_number(result['change']),
+                          stock=format_number(result['stock'])))
 
 
 @bp.post("/rewards/stock/<item_code>/count")
@@ -200,10 +201,10 @@ def count(item_code: str):
     except ServiceError as err:
         return _refused(row, _apply_refusal(row, form, err))
     if result["change"]:
-        message = _("Counted %(stock)s: %(change)s against the stock on record.", stock=f"{result['stock']:,}",
+        message = _("Counted %(stock)s: %(change)s against the stock on record.", stock=format_number(result['stock']),
                     change=f"{result['change']:+,}")
     else:
-        message = _("Counted %(stock)s: the stock on record was right.", stock=f"{result['stock']:,}")
+        message = _("Counted %(stock)s: the stock on record was right.", stock=format_number(result['stock']))
     return _done(level, message)
 
 
