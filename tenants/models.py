@@ -288,6 +288,10 @@ class Purchase(TenantOwned, db.Model):
     points_used_lots: Mapped[list] = mapped_column(JsonDoc, default=list)  # [[lot_id, points], ...]
     returned: Mapped[dict] = mapped_column(JsonDoc, default=dict)  # line id → quantity returned so far
     returned_spend_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+
+    def returned_of(self, line_id: str) -> int:
+        """How many of line `line_id` were returned so far."""
+        return int((self.returned or {}).get(line_id, 0))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

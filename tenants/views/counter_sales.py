@@ -285,7 +285,7 @@ def receipt(member_id: int, purchase_id: int):
     staff = db.session.get(StaffUser, (member.tenant_id, purchase.staff_id)) if purchase.staff_id else None
     on = business_today()
     points = points_summary(member.id, on, on)
-    returnable = any(ln["quantity"] > int((purchase.returned or {}).get(ln["line_id"], 0)) for ln in purchase.lines)
+    returnable = any(ln["quantity"] > purchase.returned_of(ln["line_id"]) for ln in purchase.lines)
     return render_counter("tenants/counter/receipt.html", "tenants/counter/receipt.html", member=member,
                           purchase=purchase, staff=staff, device_name=_device_name(purchase.device),
                           tier_before=tier_label(program, purchase.tier_before),
@@ -296,7 +296,7 @@ def receipt(member_id: int, purchase_id: int):
 def _return_response(member, purchase, key: str, chosen: dict | None = None, error=None, status=200):
     rows = []
     for ln in purchase.lines:
-        done = int((purchase.returned or {}).get(ln["line_id"], 0))
+        done = purchase.returned_of(ln["line_id"])
         rows.append({"line": ln, "returned": done, "left": ln["quantity"] - done,
                      "chosen": (chosen or {}).get(ln["line_id"], 0)})
     return render_counter("tenants/counter/return.html", "tenants/counter/_return_form.html", status=status,
