@@ -7,9 +7,11 @@ security is really in force; migrations and table clean-up run as the schema own
 from __future__ import annotations
 
 import contextvars
+import datetime as dt
 import os
 import re
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask.testing import FlaskClient
@@ -23,7 +25,15 @@ REQUIRED = ("TEST_DATABASE_URL", "TEST_MIGRATION_DATABASE_URL", "TEST_REDIS_URL"
 OUTPUT = Path(__file__).resolve().parent.parent / "test-output"
 
 
+# The tenants' default zone. Between 16:00 and 24:00 UTC its date is already tomorrow: tests marked
+# `tenant_clock` run twice, with the clock travelled to 23:30 and to 00:30 there (either side of the UTC
+# date change), so the suite gives the same answer at any hour of the day.
+TENANT_ZONE = ZoneInfo("Asia/Shanghai")
+TENANT_CLOCKS = {"sh-23h30": dt.time(23, 30), "sh-00h30": dt.time(0, 30)}
+
+
 def pytest_configure(config):
+    config.addinivalue_line("markers", "tenant_clock: run at 23:30 and at 00:30 in the tenants' zone (time-machine)")
     OUTPUT.mkdir(exist_ok=True)
     if all(os.environ.get(name) for name in (*REQUIRED, "TEST_SUPERUSER_DATABASE_URL")):
         _private_database_and_redis(config)
@@ -73,6 +83,32 @@ def _private_database_and_redis(config) -> None:
         admin.dispose()
 
     config._huiyuan_cleanup = cleanup
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.definition.get_closest_marker("tenant_clock"):
+        metafunc.fixturenames.append("tenant_clock")
+        metafunc.parametrize("tenant_clock", list(TENANT_CLOCKS.values()), ids=list(TENANT_CLOCKS), indirect=True)
+
+
+@pytest.fixture
+def tenant_clock(request):
+    """The test process's clock at the given wall time of today in the tenants' zone, ticking from there
+    (PostgreSQL's own now() is not travelled: compare app-side times with app-side times)."""
+    import time_machine
+
+    today = dt.datetime.now(TENANT_ZONE).date()
+    start = dt.datetime.combine(today, request.param, tzinfo=TENANT_ZONE)
+    with time_machine.travel(start, tick=True):
+        yield start
+
+
+@pytest.fixture(autouse=True)
+def _travel_for_tenant_clock(request):
+    # Before every other function fixture (tenants are signed up on "today"), so the whole test runs there.
+    if request.node.get_closest_marker("tenant_clock"):
+        request.getfixturevalue("tenant_clock")
+    yield
 
 
 def require_services() -> None:

@@ -21,6 +21,21 @@ def tenant_zone() -> ZoneInfo:
     return ZoneInfo(current_tenant().timezone)
 
 
+def in_tenant_zone(at: dt.datetime) -> dt.datetime:
+    """`at` on the tenant's wall clock (a naive time is taken as already local).
+
+    Every business date is the tenant's date (SPEC §19.1): 16:30 UTC is already tomorrow in Shanghai. The
+    services pass every transaction time through here, so no caller can date a transaction in another zone.
+    """
+    zone = tenant_zone()
+    return at.replace(tzinfo=zone) if at.tzinfo is None else at.astimezone(zone)
+
+
+def business_date(at: dt.datetime) -> dt.date:
+    """The tenant's calendar date of the transaction time `at`."""
+    return in_tenant_zone(at).date()
+
+
 def resolve_business_time(value: str | dt.datetime | dt.date | None, *, now: dt.datetime | None = None,
                           backdate_unlimited: bool = False) -> dt.datetime:
     """Parse and check a transaction time; naive times are in the tenant's zone. Default: now.

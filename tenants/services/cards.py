@@ -14,6 +14,7 @@ from tenants.domain import stored_value as dsv
 from tenants.domain.errors import DomainError
 from tenants.models import Card, Member
 from tenants.services import ledger
+from tenants.services.business_time import in_tenant_zone
 from tenants.services.errors import ServiceError
 from tenants.services.programs_in_force import require_program
 
@@ -23,7 +24,7 @@ LIVE = (dcards.ACTIVE,)
 def _domain_card(card: Card) -> dcards.Card:
     return dcards.Card(number=card.number, member_id=str(card.member_id), card_type=card.card_type,
                        status=card.status, issued_on=card.issued_on, valid_until=card.valid_until,
-                       blocked_at=card.blocked_at,
+                       blocked_at=in_tenant_zone(card.blocked_at) if card.blocked_at else None,
                        replaced_by=str(card.replaced_by_id) if card.replaced_by_id else None)
 
 
@@ -52,7 +53,7 @@ def card_by_number(number: str) -> Card:
 def check_card(card: Card, at: dt.datetime) -> None:
     """A card presented at the counter: refused when lost (from the report on), replaced, closed or expired."""
     try:
-        dcards.check_card_usable(_domain_card(card), at)
+        dcards.check_card_usable(_domain_card(card), in_tenant_zone(at))
     except DomainError as err:
         raise ServiceError.from_domain(err) from err
 
@@ -140,7 +141,7 @@ def report_lost(card: Card, at: dt.datetime) -> Card:
     """挂失: blocked from `at` on (sales timed earlier still pass)."""
     ledger.lock_member(card.member_id)
     try:
-        _save(card, dcards.report_lost(_domain_card(card), at))
+        _save(card, dcards.report_lost(_domain_card(card), in_tenant_zone(at)))
     except DomainError as err:
         raise ServiceError.from_domain(err) from err
     return card
@@ -188,6 +189,7 @@ def close_card(card: Card, at: dt.datetime, *, pin_verified: bool, identity_veri
     """退卡: with the PIN (`verify_pin` first) and identity checked, close the membership's cards and
     refund the stored value per the program; a closed card is never reissued."""
     member = ledger.lock_member(card.member_id)
+    at = in_tenant_zone(at)
     on = at.date()
     version, program = require_program(on)
     pin_ok = pin_verified

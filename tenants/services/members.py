@@ -20,6 +20,7 @@ from tenants.domain.errors import DomainError
 from tenants.domain.stored_value import balance as sv_balance
 from tenants.models import Card, Member, TierAccount
 from tenants.services import ledger
+from tenants.services.business_time import in_tenant_zone
 from tenants.services.errors import ServiceError
 from tenants.services.programs_in_force import require_program
 from tenants.services.tiers import new_account
@@ -83,6 +84,7 @@ def enroll_member(*, business_at: dt.datetime, name: str = "", phone: str | None
     Duplicate phone or e-mail: ServiceError duplicate_phone / duplicate_email. The caller commits.
     """
     check_limit("members")
+    business_at = in_tenant_zone(business_at)
     on = business_at.date()
     version, program = require_program(on)
     phone, email = normalize_phone(phone), normalize_email(email)

@@ -14,6 +14,7 @@ from tenants.domain import redemption as dred
 from tenants.domain.errors import DomainError
 from tenants.models import Redemption, RewardStock, Store
 from tenants.services import ledger, reward_stock
+from tenants.services.business_time import in_tenant_zone
 from tenants.services.errors import ServiceError
 from tenants.services.programs_in_force import require_program
 from tenants.services.tiers import bring_up_to_date
@@ -38,6 +39,7 @@ def redeem(*, member_id: int, kind: str, business_at: dt.datetime, code: str = "
     if kind not in KINDS:
         raise ServiceError("validation_failed",
                            fields={"kind": _("Must be one of: %(expected)s.", expected=", ".join(KINDS))})
+    business_at = in_tenant_zone(business_at)
     on = business_at.date()
     member = ledger.lock_member(member_id)
     if member.status != "active":
@@ -99,6 +101,7 @@ def adjust_points(*, member_id: int, delta: int, reason: str, business_at: dt.da
         raise ServiceError("validation_failed", fields={"reason": _("A reason is required.")})
     if delta == 0:
         raise ServiceError("invalid_amount")
+    business_at = in_tenant_zone(business_at)
     on = business_at.date()
     member = ledger.lock_member(member_id)
     rows = bring_up_to_date(member, on).points_lots

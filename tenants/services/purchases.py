@@ -23,6 +23,7 @@ from tenants.domain.tiers import TierActivity
 from tenants.models import Member, PointsLot, Purchase, PurchaseReturn, Store, TierAccount
 from tenants.services import ledger
 from tenants.services.cards import primary_card_type
+from tenants.services.business_time import in_tenant_zone
 from tenants.services.errors import ServiceError
 from tenants.services.programs_in_force import require_program
 from tenants.services.tiers import add_activity, bring_up_to_date, change_json, evaluate_account, evaluate_member
@@ -82,6 +83,7 @@ def record_purchase(*, member_id: int, lines: list[LineIn], tenders: list[Tender
     """
     if not lines:
         raise ServiceError("validation_failed", fields={"lines": _("At least one line.")})
+    business_at = in_tenant_zone(business_at)
     on = business_at.date()
     savepoint = db.session.begin_nested() if preview else None  # a preview leaves no trace
     member = ledger.lock_member(member_id)
@@ -226,6 +228,7 @@ def _record_of(purchase: Purchase) -> PurchaseRecord:
 def record_return(*, purchase_id: int, member_id: int | None, lines: dict[str, int], business_at: dt.datetime,
                   store_id: int | None = None, staff_id: int | None = None) -> dict:
     """Return some or all of a purchase (cumulative per purchase, §19.11)."""
+    business_at = in_tenant_zone(business_at)
     on = business_at.date()
     purchase = get_purchase(purchase_id)
     member = ledger.lock_member(purchase.member_id)

@@ -11,6 +11,7 @@ from tenants.domain.tiers import TierActivity
 from tenants.models import TierAccount, TopUp
 from tenants.services import ledger
 from tenants.services.cards import primary_card_type
+from tenants.services.business_time import in_tenant_zone
 from tenants.services.errors import ServiceError
 from tenants.services.programs_in_force import require_program
 from tenants.services.tiers import add_activity, change_json, evaluate_account, evaluate_member
@@ -21,6 +22,7 @@ def top_up(*, member_id: int, amount_fen: int, business_at: dt.datetime, store_i
     """Credit a top-up: the single best bonus row applies once (§19.9), it may waive the card fee,
     unlock a tier (immediately) or a category price; the top-up counts for "one top-up ≥ X" without
     its bonus and never as spend."""
+    business_at = in_tenant_zone(business_at)
     on = business_at.date()
     member = ledger.lock_member(member_id)
     if member.status != "active":
@@ -74,6 +76,7 @@ def preview_top_up(amount_fen: int, on: dt.date, member_id: int | None = None) -
 def pay(*, member_id: int, amount_fen: int, business_at: dt.datetime, pin_verified: bool, reference: str = "",
         staff_id: int | None = None) -> dict:
     """Pay an amount from the balance outside an itemised purchase (e.g. a hotel folio)."""
+    business_at = in_tenant_zone(business_at)
     on = business_at.date()
     member = ledger.lock_member(member_id)
     if member.status != "active":

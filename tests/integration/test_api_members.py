@@ -13,6 +13,8 @@ from tenants.scoping import tenant_context
 from tenants.services.api_keys import create_api_key
 from tests.factories import make_tenant
 
+pytestmark = pytest.mark.tenant_clock  # dates matter here: run either side of the UTC date change
+
 _keys = itertools.count()
 
 

@@ -25,6 +25,8 @@ from tests.conftest import csrf_from
 from tests.factories import make_staff, make_tenant
 from tests.integration.billing_support import set_subscription, states, switch_billing_on
 
+pytestmark = pytest.mark.tenant_clock  # dates matter here: run either side of the UTC date change
+
 SH = ZoneInfo("Asia/Shanghai")
 PIN, CARD_PIN = "2580", "864209"
 READ_ONLY_TEXT = "read-only"

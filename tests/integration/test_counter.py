@@ -23,6 +23,8 @@ from tenants.views.counter_session import COOKIE
 from tests.conftest import csrf_from, login
 from tests.factories import make_staff, make_tenant
 
+pytestmark = pytest.mark.tenant_clock  # dates matter here: run either side of the UTC date change
+
 PIN = "2580"
 SH = ZoneInfo("Asia/Shanghai")
 

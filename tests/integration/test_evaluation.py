@@ -3,6 +3,7 @@
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pytest
 from rq import SimpleWorker
 
 from saas.extensions import db
@@ -14,6 +15,8 @@ from tenants.services.evaluation import evaluate_due_tenants, evaluate_members, 
 from tenants.services.members import enroll_member
 from tenants.services.purchases import LineIn, record_purchase
 from tests.factories import make_tenant
+
+pytestmark = pytest.mark.tenant_clock  # dates matter here: run either side of the UTC date change
 
 SH = ZoneInfo("Asia/Shanghai")
 DAY0 = dt.date(2026, 3, 2)

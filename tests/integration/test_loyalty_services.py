@@ -18,6 +18,8 @@ from tenants.services.purchases import LineIn, TenderIn, record_purchase, record
 from tenants.services.tiers import evaluate_member, explain_member
 from tests.factories import make_tenant
 
+pytestmark = pytest.mark.tenant_clock  # dates matter here: run either side of the UTC date change
+
 SH = ZoneInfo("Asia/Shanghai")
 DAY0 = dt.date(2026, 3, 2)
 

@@ -40,6 +40,8 @@ from tenants.services.tiers import evaluate_member, explain_member
 from tests.conftest import csrf_from
 from tests.integration.billing_support import set_subscription, states, switch_billing_on
 
+pytestmark = pytest.mark.tenant_clock  # dates matter here: run either side of the UTC date change
+
 HEADERS_ZH = ["姓名", "手机号", "邮箱", "生日", "性别", "会员卡号", "入会日期", "会员等级", "积分", "储值余额",
               "赠送余额", "累计消费", "最后消费日期", "备注", "营销同意"]
 

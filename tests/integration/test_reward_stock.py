@@ -28,6 +28,8 @@ from tests.factories import make_staff, make_tenant
 from tests.integration.test_concurrency import race
 from tests.integration.test_counter import enrol, open_counter
 
+pytestmark = pytest.mark.tenant_clock  # dates matter here: run either side of the UTC date change
+
 SH = ZoneInfo("Asia/Shanghai")
 UMBRELLA = {"code": "umbrella", "name": {"zh_CN": "晴雨伞", "en": "Umbrella"}, "points": 800, "kind": "gift"}
 BASE = "/t/stock-shop/rewards/stock"

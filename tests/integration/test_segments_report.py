@@ -15,7 +15,7 @@ from tenants.services.purchases import LineIn, record_purchase, record_return
 from tenants.services.segments_report import segment_report
 from tests.factories import make_tenant
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.tenant_clock]
 
 SH = ZoneInfo("Asia/Shanghai")
 TODAY = dt.datetime.now(SH).date()
