@@ -191,8 +191,8 @@ class LinkOut(ApiModel):
     member_ids: list[Id]
 
 
-def _member_out(member) -> dict:
-    return member_json(member, business_today())
+def _member_out(member, on: dt.date | None = None) -> dict:
+    return member_json(member, on or business_today())
 
 
 @api_route("/members", "POST", summary=_l("Enrol a member"), body=MemberIn, response=MemberOut, status=201,
@@ -220,9 +220,10 @@ def find_member(query: FindQuery):
     return _member_out(member)
 
 
-@api_route("/members/<int:member_id>", summary=_l("One member"), response=MemberOut)
-def show_member(member_id: int):
-    return _member_out(get_member(member_id))
+@api_route("/members/<int:member_id>", summary=_l("One member"), query=AsOfQuery, response=MemberOut)
+def show_member(member_id: int, query: AsOfQuery):
+    """The member as of ``on`` (default today): the tier in force then, even before the daily evaluation ran."""
+    return _member_out(get_member(member_id), query.on)
 
 
 @api_route("/members/<int:member_id>", "PATCH", summary=_l("Update a member"), body=MemberPatch,

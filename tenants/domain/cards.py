@@ -12,7 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from tenants.domain.dates import add_months, add_working_days, working_days_between
+from tenants.domain.dates import WorkCalendar, add_months, add_working_days, working_days_between
 from tenants.domain.errors import DomainError
 from tenants.domain.program import Program
 
@@ -72,15 +72,18 @@ def report_lost(card: Card, at: datetime) -> Card:
     return replace(card, status=LOST, blocked_at=at)
 
 
-def replacement_available_on(program: Program, card: Card, holidays: Collection[date] = ()) -> date:
-    """The first day a lost card can be replaced: N working days after the loss report."""
+def replacement_available_on(program: Program, card: Card, holidays: Collection[date] = (),
+                             calendar: WorkCalendar | None = None) -> date:
+    """The first day a lost card can be replaced: N working days after the loss report (the day it was
+    reported on is day 0; ``calendar`` gives the working days, e.g. China's holidays and adjusted days)."""
     if card.blocked_at is None:
         raise DomainError("card_not_lost", number=card.number)
     delay = program.card_type(card.card_type).replacement_delay_working_days
-    return add_working_days(card.blocked_at.date(), delay, holidays)
+    return add_working_days(card.blocked_at.date(), delay, holidays, calendar)
 
 
-def replace_card(program: Program, old: Card, new_number: str, on: date, holidays: Collection[date] = ()) -> CardSwap:
+def replace_card(program: Program, old: Card, new_number: str, on: date, holidays: Collection[date] = (),
+                 calendar: WorkCalendar | None = None) -> CardSwap:
     """补卡: a new number for the same member after the working-day delay, for the replacement fee.
 
     The new card keeps the card type and validity; the old card becomes ``replaced`` for ever.
@@ -90,8 +93,8 @@ def replace_card(program: Program, old: Card, new_number: str, on: date, holiday
     if old.status != LOST or old.blocked_at is None:
         raise DomainError("card_not_lost", number=old.number)
     kind = program.card_type(old.card_type)
-    if working_days_between(old.blocked_at.date(), on, holidays) < kind.replacement_delay_working_days:
-        available = replacement_available_on(program, old, holidays)
+    if working_days_between(old.blocked_at.date(), on, holidays, calendar) < kind.replacement_delay_working_days:
+        available = replacement_available_on(program, old, holidays, calendar)
         raise DomainError("replacement_too_early", available_on=available.isoformat())
     new = Card(new_number, old.member_id, old.card_type, ACTIVE, on, old.valid_until)
     return CardSwap(replace(old, status=REPLACED, replaced_by=new_number), new, kind.replacement_fee_fen)
@@ -121,6 +124,18 @@ def close_card(card: Card, at: datetime, *, pin_verified: bool, identity_verifie
     if not identity_verified:
         raise DomainError("identity_not_verified")
     return replace(card, status=CLOSED, blocked_at=card.blocked_at or at)
+
+
+def card_period_start(program: Program, card: Card) -> date | None:
+    """The first day of the card's current validity period (ending on ``valid_until``): the issue day in
+    its first period, else the renewal's extension back from ``valid_until``. None: a card for life."""
+    if card.valid_until is None:
+        return None
+    kind = program.card_type(card.card_type)
+    first_end = add_months(card.issued_on, kind.validity_months) if kind.validity_months else None
+    if kind.renewal is None or card.valid_until == first_end:
+        return card.issued_on
+    return max(card.issued_on, add_months(card.valid_until, -kind.renewal.extend_months))
 
 
 def renew_card(program: Program, card: Card, earned_in_period: int, on: date) -> Card | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 
@@ -31,27 +32,46 @@ def in_half_open(day: date, start: date, end: date | None) -> bool:
     return start <= day and (end is None or day < end)
 
 
-def is_working_day(day: date, holidays: Collection[date] = ()) -> bool:
-    """Monday to Friday and not a listed public holiday."""
-    return day.weekday() < 5 and day not in holidays
+@dataclass(frozen=True)
+class WorkCalendar:
+    """Which days are working days: Monday to Friday, less public ``holidays``, plus adjusted ``workdays``
+    (weekend days worked to make up for a holiday, as the Chinese State Council's calendar has them)."""
+
+    holidays: frozenset[date] = frozenset()
+    workdays: frozenset[date] = frozenset()
+
+    def is_working_day(self, day: date) -> bool:
+        return day in self.workdays or (day.weekday() < 5 and day not in self.holidays)
 
 
-def working_days_between(start: date, end: date, holidays: Collection[date] = ()) -> int:
+MONDAY_TO_FRIDAY = WorkCalendar()
+
+
+def is_working_day(day: date, holidays: Collection[date] = (), calendar: WorkCalendar | None = None) -> bool:
+    """Monday to Friday and not a listed public holiday (or as ``calendar`` says)."""
+    return (calendar or WorkCalendar(frozenset(holidays))).is_working_day(day)
+
+
+def working_days_between(start: date, end: date, holidays: Collection[date] = (),
+                         calendar: WorkCalendar | None = None) -> int:
     """Working days after ``start`` up to and including ``end`` (0 when ``end`` ≤ ``start``)."""
+    calendar = calendar or WorkCalendar(frozenset(holidays))
     count = 0
     day = start + timedelta(days=1)
     while day <= end:
-        count += is_working_day(day, holidays)
+        count += calendar.is_working_day(day)
         day += timedelta(days=1)
     return count
 
 
-def add_working_days(start: date, days: int, holidays: Collection[date] = ()) -> date:
+def add_working_days(start: date, days: int, holidays: Collection[date] = (),
+                     calendar: WorkCalendar | None = None) -> date:
     """The date on which ``days`` working days have passed after ``start``."""
+    calendar = calendar or WorkCalendar(frozenset(holidays))
     day = start
     while days > 0:
         day += timedelta(days=1)
-        if is_working_day(day, holidays):
+        if calendar.is_working_day(day):
             days -= 1
     return day
 

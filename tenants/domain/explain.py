@@ -121,6 +121,8 @@ def _needs(
 ) -> list[TierNeed]:
     needs = []
     for rule in tier.reach:
+        if getattr(rule, "from_tiers", None) and state.tier_code not in rule.from_tiers:
+            continue  # not a way up from the member's tier
         if isinstance(rule, CumulativeReach):
             bar = reach_min(program, tier, rule, linked)
             have = measure(acts, rule.measure, window_after(state, rule.window, as_of), as_of)

@@ -23,6 +23,7 @@ from tenants.domain.program import Expiry, Program, RedemptionWindow
 
 # Ledger entry kinds. ``release`` moves points from pending to available and changes no total.
 EARN = "earn"
+BIRTHDAY = "birthday"  # a tier's birthday bonus points (§6): never counts for tiers or card renewal
 RELEASE = "release"
 REDEEM = "redeem"
 RETURN_GIVE_BACK = "return_give_back"
@@ -84,8 +85,9 @@ def lot_expiry(expiry: Expiry, earned_on: date, window: RedemptionWindow | None 
     """First day on which points earned on ``earned_on`` are no longer usable.
 
     end_of_next_year: usable until 31 Dec of the next year (points of 2026 expire on 2028-01-01);
-    rolling_months: earned_on + N months; window_close: the day after the end of the first
-    redemption window month on or after the earn date.
+    rolling_months: earned_on + N months; rolling_days: earned_on + N days (usable N days, the earn
+    day included); window_close: the day after the end of the first redemption window month on or
+    after the earn date.
     """
     if expiry.mode == "never":
         return None
@@ -93,6 +95,8 @@ def lot_expiry(expiry: Expiry, earned_on: date, window: RedemptionWindow | None 
         return date(earned_on.year + 2, 1, 1)
     if expiry.mode == "rolling_months":
         return add_months(earned_on, expiry.months or 0)
+    if expiry.mode == "rolling_days":
+        return add_days(earned_on, expiry.days or 0)
     if window is None:  # nothing to close: behave as "never"
         return None
     for offset in range(12):
@@ -234,7 +238,7 @@ def adjust_points(
     return replace(movement, entries=entries)
 
 
-def bonus_lot(program: Program, lot_id: str, points: int, on: date, ref: str = "") -> PointsMovement:
+def bonus_lot(program: Program, lot_id: str, points: int, on: date, ref: str = "", kind: str = EARN) -> PointsMovement:
     """Points given outright (referral, birthday bonus): available at once, expiring from ``on``."""
     lot = PointsLot(
         lot_id=lot_id,
@@ -243,7 +247,7 @@ def bonus_lot(program: Program, lot_id: str, points: int, on: date, ref: str = "
         available_on=on,
         expires_on=lot_expiry(program.expiry, on, program.redemption.window),
     )
-    return PointsMovement(lots=(lot,), entries=(LedgerEntry(EARN, points, lot_id, on, ref),))
+    return PointsMovement(lots=(lot,), entries=(LedgerEntry(kind, points, lot_id, on, ref),))
 
 
 def expiring_points(lots: Iterable[PointsLot], as_of: date, before: date) -> int:

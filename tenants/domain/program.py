@@ -158,13 +158,19 @@ class CumulativeReach(_Model):
     measure: Literal["spend", "points"] = "spend"
     window: Window = "lifetime"
     min: Positive
+    from_tiers: list[Code] = []  # only members on one of these tiers (empty: any lower tier)
 
 
 class SinglePurchaseReach(_Model):
-    """Reached by one purchase whose goods money is at least ``min_fen``."""
+    """Reached by one purchase whose goods money is at least ``min_fen``.
+
+    Like the cumulative and top-up rules it may be limited to members on ``from_tiers``: "as silver, one
+    purchase ≥ ¥1,500 → gold" beside "from the base tier, one purchase ≥ ¥2,000 → gold".
+    """
 
     kind: Literal["single_purchase"]
     min_fen: Positive
+    from_tiers: list[Code] = []  # only members on one of these tiers (empty: any lower tier)
 
 
 class SingleTopUpReach(_Model):
@@ -172,6 +178,7 @@ class SingleTopUpReach(_Model):
 
     kind: Literal["single_top_up"]
     min_fen: Positive
+    from_tiers: list[Code] = []  # only members on one of these tiers (empty: any lower tier)
 
 
 class FeeReach(_Model):
@@ -380,16 +387,20 @@ class Expiry(_Model):
     """When earned points expire, counted from the purchase date (§19.10).
 
     never; end_of_next_year (usable until 31 Dec of the following year); rolling_months
-    (``months`` after earning); window_close (at the end of the next redemption window).
+    (``months`` after earning); rolling_days (``days`` after earning); window_close (at the end of
+    the next redemption window).
     """
 
-    mode: Literal["never", "end_of_next_year", "rolling_months", "window_close"] = "never"
+    mode: Literal["never", "end_of_next_year", "rolling_months", "rolling_days", "window_close"] = "never"
     months: Months | None = None
+    days: Annotated[int, Field(ge=1, le=36_600)] | None = None
 
     @model_validator(mode="after")
-    def _months_for_rolling(self) -> Expiry:
+    def _length_for_rolling(self) -> Expiry:
         if self.mode == "rolling_months" and self.months is None:
             raise ValueError("rolling_months expiry needs months")
+        if self.mode == "rolling_days" and self.days is None:
+            raise ValueError("rolling_days expiry needs days")
         return self
 
 
@@ -538,6 +549,13 @@ class Program(_Model):
     def _tiers_well_formed(cls, tiers: list[Tier]) -> list[Tier]:
         if len({t.code for t in tiers}) != len(tiers):
             raise ValueError("tier codes must be unique")
+        lower: set[str] = set()
+        for tier in tiers:
+            for rule in tier.reach:
+                outside = sorted(set(getattr(rule, "from_tiers", [])) - lower)
+                if outside:
+                    raise ValueError(f"tier {tier.code}: from_tiers must name lower tiers ({', '.join(outside)})")
+            lower.add(tier.code)
         base = tiers[0]
         # Every fall ends somewhere: the base tier is the floor and never expires.
         if base.validity_months is not None or base.keep is not None:

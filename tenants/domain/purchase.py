@@ -37,6 +37,7 @@ from tenants.domain.redemption import check_points_share, check_redemption_open,
 
 VOUCHER = "voucher"
 POINTS = "points"
+STORED_VALUE = "stored_value"
 GOODS = "goods"
 
 
@@ -70,6 +71,7 @@ class MemberState:
     ``unlocked_category_price_bp``: category rates unlocked by top-ups (hotel rooms at 8折).
     ``first_purchase``: this purchase created the membership (see ``first_purchase_earns``).
     ``available_points``: when given, a points tender larger than it is refused.
+    ``available_stored_value_fen``: when given, stored-value tenders larger than it are refused.
     """
 
     tier_code: str
@@ -78,6 +80,7 @@ class MemberState:
     first_purchase: bool = False
     available_points: int | None = None
     issuing_store: str | None = None
+    available_stored_value_fen: int | None = None
 
 
 @dataclass(frozen=True)
@@ -134,9 +137,12 @@ def price_purchase(
 ) -> PurchaseResult:
     """Price a purchase and compute its points, following §19.2–19.5 (see the module docstring).
 
-    Raises DomainError: invalid_line, duplicate_line, invalid_amount, card_not_honoured,
-    tender_exceeds_goods, tender_total_mismatch, insufficient_points and the points-payment
-    codes of ``redemption.points_to_fen`` / ``check_redemption_open``.
+    Refusals come in the order of §19.18, the first that applies: a bad request (invalid_line,
+    duplicate_line, invalid_amount), the card not honoured at the store, redemption closed or at the
+    wrong store (``check_redemption_open``), no points-payment rule fits the points offered
+    (``points_to_fen``), points and vouchers worth more than the goods (tender_exceeds_goods,
+    points_share_exceeded), tenders that do not add up to the amount due (tender_total_mismatch, known
+    only once priced), insufficient_balance (stored value), insufficient_points.
     """
     _check_lines(lines)
     store_rule = program.stores.get(store) if store is not None else None
@@ -150,8 +156,6 @@ def price_purchase(
 
     points_value = 0
     if points_used:
-        if member.available_points is not None and points_used > member.available_points:
-            raise DomainError("insufficient_points", needed=points_used, available=member.available_points)
         check_redemption_open(program, business_date, store, member.issuing_store)
         points_value = points_to_fen(program, points_used)
     if voucher_fen + points_value > goods_fen:
@@ -181,6 +185,12 @@ def price_purchase(
     money_total = sum(t.amount_fen for t in money)
     if money and money_total != amount_due:
         raise DomainError("tender_total_mismatch", expected_fen=amount_due, given_fen=money_total)
+    stored_value = sum(t.amount_fen for t in money if t.kind == STORED_VALUE)
+    if member.available_stored_value_fen is not None and stored_value > member.available_stored_value_fen:
+        raise DomainError("insufficient_balance", needed_fen=stored_value,
+                          available_fen=member.available_stored_value_fen)
+    if member.available_points is not None and points_used > member.available_points:
+        raise DomainError("insufficient_points", needed=points_used, available=member.available_points)
     # Money from excluded tenders (e.g. a gift card) is spread like vouchers and earns nothing.
     excluded_fen = sum(t.amount_fen for t in money if t.kind in program.earning.excluded_tenders)
     excluded_parts = allocate(excluded_fen, [p["due"] for p in priced]) if excluded_fen else [0] * len(lines)

@@ -11,9 +11,17 @@ what was kept, rounded in the business's favour:
 * the points earned on the returned lines (as computed at the purchase) are then taken back:
   first from the purchase's own lot, then from the soonest-expiring available points; what is
   still missing is a **shortfall**, deducted from the cash refund or written off per tenant rule;
-* spend counted for tiers is reversed (kept spend rounds down) — it never takes back a tier
-  already granted, it only lowers what the next renewal sees (§19.8);
-* the money refund is the returned share of the money paid (rounded down); vouchers are not refunded.
+* the money refund is the returned share of the money paid, rounded down to the fen, in two parts
+  each rounded on its own: the goods money that counted for tiers (``spend_fen`` of the goods lines),
+  and the rest (shipping and other lines, money from tenders that earn nothing). Vouchers are not
+  refunded;
+* the spend reversed for tiers is exactly the first part (§19.14: goods money paid minus goods money
+  refunded, to the fen). It never takes back a tier already granted, it only lowers what the next
+  renewal sees (§19.8);
+* the split of the refund over the purchase's money tenders is cumulative too (§19.15): the
+  stored-value part is the purchase's stored-value share of the cumulative refund, rounded down, and
+  the other tenders share the rest in the same way, the last of them taking what rounding leaves. A
+  shortfall deducted from the refund comes out of the tenders other than stored value first.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from datetime import date
 from fractions import Fraction
 
 from tenants.domain.errors import DomainError
-from tenants.domain.money import allocate, ceil, floor
+from tenants.domain.money import ceil, floor
 from tenants.domain.points import (
     RETURN_GIVE_BACK,
     RETURN_TAKE_BACK,
@@ -33,7 +41,7 @@ from tenants.domain.points import (
     spend_order,
 )
 from tenants.domain.program import Program
-from tenants.domain.purchase import GOODS, PurchaseResult, Tender
+from tenants.domain.purchase import GOODS, STORED_VALUE, PurchaseResult, Tender
 
 
 @dataclass(frozen=True)
@@ -115,7 +123,8 @@ class ReturnResult:
     refund_fen: int  # money to hand back
     refund_by_tender: Mapping[str, int] = field(default_factory=dict)
     spend_reversed_fen: int = 0
-    tier_counts_on: date | None = None  # the day the spend reversal counts for tiers
+    tier_counts_on: date | None = None  # the day tiers learn of the reversal
+    tier_belongs_on: date | None = None  # the day whose measures it lowers: where the purchase counted (§19.14)
 
 
 def compute_return(
@@ -165,13 +174,16 @@ def compute_return(
         kept = sum((line.points * (1 - share(line, returned)) for line in record.lines), Fraction(0))
         return record.points_earned - floor(kept)
 
-    def refunded(returned: Mapping[str, int]) -> int:
-        return floor(sum((line.due_fen * share(line, returned) for line in record.lines), Fraction(0)))
+    def spend_refunded(returned: Mapping[str, int]) -> int:
+        return floor(sum((line.spend_fen * share(line, returned) for line in goods), Fraction(0)))
 
-    def spend_reversed(returned: Mapping[str, int]) -> int:
-        total = sum(line.spend_fen for line in record.lines)
-        kept = sum((line.spend_fen * (1 - share(line, returned)) for line in record.lines), Fraction(0))
-        return total - floor(kept)
+    def other_refunded(returned: Mapping[str, int]) -> int:
+        rest = (line.due_fen - (line.spend_fen if line.kind == GOODS else 0) for line in record.lines)
+        return floor(sum((fen * share(line, returned) for fen, line in zip(rest, record.lines, strict=True)),
+                         Fraction(0)))
+
+    def refunded(returned: Mapping[str, int]) -> int:
+        return spend_refunded(returned) + other_refunded(returned)
 
     def gross(returned: Mapping[str, int]) -> Fraction:
         return sum((line.gross_fen * share(line, returned) for line in record.lines), Fraction(0))
@@ -223,11 +235,7 @@ def compute_return(
     if program.returns.shortfall_policy == "deduct_from_refund":
         deducted = min(shortfall_fen, refund_gross)
     refund = refund_gross - deducted
-    tenders = [t for t in record.money_tenders if t.amount_fen > 0]
-    by_tender: dict[str, int] = {}
-    if tenders and refund:
-        for tender, part in zip(tenders, allocate(refund, [t.amount_fen for t in tenders]), strict=True):
-            by_tender[tender.kind] = by_tender.get(tender.kind, 0) + part
+    by_tender = _split_refund(record.money_tenders, refunded(before), refunded(after), deducted)
 
     return ReturnResult(
         lots=tuple(new_lots[lot.lot_id] for lot in lots),
@@ -244,9 +252,45 @@ def compute_return(
         refund_gross_fen=refund_gross,
         refund_fen=refund,
         refund_by_tender=by_tender,
-        spend_reversed_fen=spend_reversed(after) - spend_reversed(before),
+        spend_reversed_fen=spend_refunded(after) - spend_refunded(before),
         tier_counts_on=max(on, record.released_on),
+        tier_belongs_on=record.released_on,
     )
+
+
+def _split_refund(tenders: Sequence[Tender], before_fen: int, after_fen: int, deducted_fen: int) -> dict[str, int]:
+    """This return's refund by tender kind: the cumulative shares after it less those before (§19.15).
+
+    Stored value gets floor(cumulative refund × its share of the money paid); each other tender kind in
+    turn the floor of its share of what is left, the last one the remainder. ``deducted_fen`` (a
+    shortfall kept back) is taken from the other tenders first, then from stored value.
+    """
+    paid: dict[str, int] = {}
+    for tender in tenders:
+        if tender.amount_fen > 0:
+            paid[tender.kind] = paid.get(tender.kind, 0) + tender.amount_fen
+    if not paid or after_fen == before_fen:
+        return {}
+    total, sv_paid = sum(paid.values()), paid.get(STORED_VALUE, 0)
+    others = [kind for kind in paid if kind != STORED_VALUE]
+
+    def cumulative(refund: int) -> dict[str, int]:
+        parts = {STORED_VALUE: floor(Fraction(refund * sv_paid, total))} if sv_paid else {}
+        rest = left = refund - parts.get(STORED_VALUE, 0)
+        for i, kind in enumerate(others):
+            parts[kind] = left if i == len(others) - 1 else floor(Fraction(rest * paid[kind], total - sv_paid))
+            left -= parts[kind]
+        return parts
+
+    now, was = cumulative(after_fen), cumulative(before_fen)
+    parts = {kind: now[kind] - was[kind] for kind in paid}
+    left = deducted_fen
+    for kind in [*others, STORED_VALUE]:
+        take = min(left, parts.get(kind, 0))
+        if take:
+            parts[kind] -= take
+            left -= take
+    return {kind: part for kind, part in parts.items() if part}
 
 
 def _restore_plan(used: Sequence[tuple[str, int]], amount: int) -> dict[str, int]:

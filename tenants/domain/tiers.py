@@ -14,17 +14,23 @@ grants. ``evaluate_tier`` replays the days not yet evaluated up to ``as_of``:
   in a row fell short; otherwise the member lands on the highest lower tier whose keep
   threshold was met in the same period (a lower tier without a keep threshold qualifies when
   one of its cumulative reach rules is still met), else on the base tier;
-* returns never take a tier back: they only lower what later measures see (§19.8).
+* within a day, activities are events in the order they happened (``at``): the first one after
+  which a rule is met upgrades, and what follows it that day counts toward the new tier's period
+  (§19.16: renewal and "since tier start" measures start right after the upgrading purchase);
+* returns never take a tier back: they only lower what later measures see (§19.8), and they
+  lower the period or window where the returned purchase counted, never a later one (§19.14). A
+  return known by the purchase's release day is netted into the purchase, so a purchase returned
+  in full before it counts never counts, for any rule.
 
 Measures: "spend" in fen (goods money, §19.6) and "points" (purchase points after multiplier),
-both net of returns; redemptions and manual adjustments never count.
+both net of returns and never below zero; redemptions and manual adjustments never count.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from tenants.domain.dates import add_months
@@ -48,6 +54,10 @@ CAMPAIGN_GRANT = "campaign_grant"
 UNLOCK = "unlock"  # a top-up bonus row that unlocks a tier (stored value, §8)
 
 ONE_DAY = timedelta(days=1)
+
+# The exclusive lower bound of a measure: activities that belong on or before the date are out, except,
+# on the date itself, those that happened after the instant (None: the whole date is out).
+Bound = tuple[date, datetime | None]
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,14 @@ class TierActivity:
     amount_fen: int = 0
     tier_code: str | None = None
     ref: str = ""
+    at: datetime | None = None
+    belongs_on: date | None = None
+    of_ref: str = ""
+
+    @property
+    def day(self) -> date:
+        """The day whose measures this activity changes."""
+        return self.belongs_on or self.counts_on
 
 
 @dataclass(frozen=True)
@@ -87,7 +105,9 @@ class MemberTierState:
     before this day belong to the previous tier (since_tier_start windows and keep measures
     start after it; None: count everything). ``counter_after``: set when a tier with
     ``reset_counter_on_change`` is entered; every cumulative window starts after it.
-    ``evaluated_through``: days up to here were already replayed.
+    ``evaluated_through``: days up to here were already replayed. ``tier_counter_after_at`` /
+    ``counter_after_at``: on that day, what happened after this instant still counts (the spend after
+    the upgrading purchase, §19.16); None: the whole day is out.
     """
 
     tier_code: str
@@ -98,6 +118,8 @@ class MemberTierState:
     tier_counter_after: date | None = None
     counter_after: date | None = None
     evaluated_through: date | None = None
+    tier_counter_after_at: datetime | None = None
+    counter_after_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -143,41 +165,95 @@ def evaluate_tier(
     ``activities`` may include future days (pending purchases): only those counted on or
     before ``as_of`` are seen. ``linked`` uses the linked-card thresholds of the program.
     """
-    acts = sorted((a for a in activities if a.counts_on <= as_of), key=lambda a: a.counts_on)
+    acts = sorted(net_returns(a for a in activities if a.counts_on <= as_of), key=_event_order)
     start_after = state.evaluated_through if state.evaluated_through is not None else state.since - ONE_DAY
     days = sorted({a.counts_on for a in acts if a.counts_on > start_after})
     changes: list[TierChange] = []
     for day in days:
         state = _close_periods(program, state, acts, day, linked, changes)
-        state = _upgrade(program, state, acts, day, linked, changes)
+        before = [a for a in acts if a.counts_on < day]
+        todays = [a for a in acts if a.counts_on == day]
+        for i, event in enumerate(todays):
+            state = _upgrade(program, state, before + todays[: i + 1], day, event, linked, changes)
     state = _close_periods(program, state, acts, as_of, linked, changes)
     through = as_of if state.evaluated_through is None else max(as_of, state.evaluated_through)
     return TierDecision(state=replace(state, evaluated_through=through), changes=tuple(changes))
 
 
-def measure(activities: Iterable[TierActivity], what: str, after: date | None, through: date) -> int:
-    """Sum of ``what`` ("spend" fen or "points") over activities counted in (after, through]."""
+def _event_order(act: TierActivity) -> tuple:
+    # Events without a time (older records) keep their given order, ahead of the timed ones of the day.
+    return (act.counts_on, act.at is not None, act.at.timestamp() if act.at is not None else 0.0)
+
+
+def net_returns(activities: Iterable[TierActivity]) -> list[TierActivity]:
+    """Fold each return known by its purchase's release day into the purchase (§19.14).
+
+    The purchase then counts net of it, for cumulative measures and for "one purchase ≥ X" alike; a
+    purchase returned in full before it counts nets to nothing. Later returns stay separate.
+    """
+    acts = list(activities)
+    purchases = {a.ref: i for i, a in enumerate(acts) if a.kind == PURCHASE and a.ref}
+    folded: set[int] = set()
+    for i, act in enumerate(acts):
+        target = purchases.get(act.of_ref) if act.kind == RETURN and act.of_ref else None
+        if target is None or act.counts_on > acts[target].counts_on:
+            continue
+        bought = acts[target]
+        acts[target] = replace(bought, spend_fen=bought.spend_fen + act.spend_fen, points=bought.points + act.points,
+                               amount_fen=max(bought.amount_fen + act.spend_fen, 0))
+        folded.add(i)
+    return [a for i, a in enumerate(acts) if i not in folded]
+
+
+def measure(activities: Iterable[TierActivity], what: str, after: Bound | date | None, through: date) -> int:
+    """Sum of ``what`` ("spend" fen or "points") over activities known by ``through`` that belong in
+    (after, through]; never below zero (§19.14)."""
+    bound = (after, None) if isinstance(after, date) else after
     total = 0
     for act in activities:
-        if act.counts_on > through or (after is not None and act.counts_on <= after):
+        if act.counts_on > through or act.day > through or not _after(act, bound):
             continue
         total += act.spend_fen if what == "spend" else act.points
-    return total
+    return max(total, 0)
 
 
-def window_after(state: MemberTierState, window: str, day: date) -> date | None:
+def _after(act: TierActivity, bound: Bound | None) -> bool:
+    if bound is None or act.day > bound[0]:
+        return True
+    if act.day < bound[0]:
+        return False
+    return bound[1] is not None and act.at is not None and act.at > bound[1]
+
+
+def _later(a: Bound | None, b: Bound | None) -> Bound | None:
+    """The later of two bounds (the one that leaves out more)."""
+    if a is None or b is None:
+        return a if b is None else b
+    if a[0] != b[0]:
+        return a if a[0] > b[0] else b
+    if a[1] is None or b[1] is None:
+        return (a[0], None)
+    return a if a[1] >= b[1] else b
+
+
+def _bound(day: date | None, at: datetime | None = None) -> Bound | None:
+    return None if day is None else (day, at)
+
+
+def window_after(state: MemberTierState, window: str, day: date) -> Bound | None:
     """The exclusive lower bound of a cumulative window as of ``day`` (None: no bound)."""
+    tier_start = _bound(state.tier_counter_after, state.tier_counter_after_at)
     if window == "calendar_year":
-        after: date | None = date(day.year - 1, 12, 31)
+        after: Bound | None = (date(day.year - 1, 12, 31), None)
     elif window == "rolling_12_months":
-        after = add_months(day, -12)  # (day − 12 months, day]
+        after = (add_months(day, -12), None)  # (day − 12 months, day]
     elif window == "since_tier_start":
-        after = state.tier_counter_after
+        after = tier_start
     elif window == "current_period":
-        after = _latest(state.period_start - ONE_DAY, state.tier_counter_after)
+        after = _later((state.period_start - ONE_DAY, None), tier_start)
     else:
         after = None
-    return _latest(after, state.counter_after)
+    return _later(after, _bound(state.counter_after, state.counter_after_at))
 
 
 def window_end(state: MemberTierState, window: str, day: date) -> date | None:
@@ -189,9 +265,10 @@ def window_end(state: MemberTierState, window: str, day: date) -> date | None:
     return None
 
 
-def keep_after(state: MemberTierState) -> date:
+def keep_after(state: MemberTierState) -> Bound:
     """Keep measures count from the period start, excluding what belonged to the previous tier."""
-    return _latest(state.period_start - ONE_DAY, state.tier_counter_after)  # type: ignore[return-value]
+    return _later((state.period_start - ONE_DAY, None),
+                  _bound(state.tier_counter_after, state.tier_counter_after_at))  # type: ignore[return-value]
 
 
 def reach_min(program: Program, tier: Tier, rule: CumulativeReach, linked: bool) -> int:
@@ -214,30 +291,25 @@ def keep_min(program: Program, tier: Tier, linked: bool) -> int | None:
     return tier.keep.min
 
 
-def _latest(a: date | None, b: date | None) -> date | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return max(a, b)
-
-
 def _met_rule(
     program: Program,
     tier: Tier,
     state: MemberTierState,
     acts: Sequence[TierActivity],
     day: date,
+    event: TierActivity,
     linked: bool,
 ) -> tuple[Reason, date | None] | None:
-    """The first rule of ``tier`` met on ``day`` and the period end it gives; own-validity rules
-    win over a campaign grant, so a member who qualifies for real gets the full period."""
-    today = [a for a in acts if a.counts_on == day]
+    """The first rule of ``tier`` met on ``day`` once ``event`` happened, and the period end it gives;
+    own-validity rules win over a campaign grant, so a member who qualifies for real gets the full period."""
+    today = [event]
     own_end = add_months(day, tier.validity_months) if tier.validity_months else None
     if any(a.kind == UNLOCK and a.tier_code == tier.code for a in today):
         return Reason("unlocked_by_top_up", {"tier": tier.code}), own_end
     campaign: tuple[Reason, date | None] | None = None
     for rule in tier.reach:
+        if getattr(rule, "from_tiers", None) and state.tier_code not in rule.from_tiers:
+            continue  # this way up is only for members on the named tiers
         if isinstance(rule, CumulativeReach):
             bar = reach_min(program, tier, rule, linked)
             have = measure(acts, rule.measure, window_after(state, rule.window, day), day)
@@ -275,13 +347,16 @@ def _upgrade(
     state: MemberTierState,
     acts: Sequence[TierActivity],
     day: date,
+    event: TierActivity,
     linked: bool,
     changes: list[TierChange],
 ) -> MemberTierState:
+    """Upgrade once ``event`` happened, if a rule of a higher tier is met; what happens after it that
+    day counts toward the new tier (§19.16)."""
     current = program.tier_index(state.tier_code)
     for index in range(len(program.tiers) - 1, current, -1):
         tier = program.tiers[index]
-        met = _met_rule(program, tier, state, acts, day, linked)
+        met = _met_rule(program, tier, state, acts, day, event, linked)
         if met is None:
             continue
         reason, period_end = met
@@ -294,6 +369,8 @@ def _upgrade(
             tier_counter_after=day,
             counter_after=day if tier.reset_counter_on_change else state.counter_after,
             evaluated_through=state.evaluated_through,
+            tier_counter_after_at=event.at,
+            counter_after_at=event.at if tier.reset_counter_on_change else state.counter_after_at,
         )
         changes.append(TierChange(day, "upgrade", state.tier_code, tier.code, day, period_end, reason))
         return new_state
@@ -371,6 +448,7 @@ def _close_period(
         tier_counter_after=last_day,
         counter_after=last_day if landing.reset_counter_on_change else state.counter_after,
         evaluated_through=state.evaluated_through,
+        counter_after_at=None if landing.reset_counter_on_change else state.counter_after_at,
     )
 
 
@@ -379,7 +457,7 @@ def _can_land(
     tier: Tier,
     state: MemberTierState,
     acts: Sequence[TierActivity],
-    after: date,
+    after: Bound,
     last_day: date,
     linked: bool,
 ) -> bool:

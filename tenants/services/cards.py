@@ -5,18 +5,20 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from saas.extensions import db
 from saas.passwords import hash_password, verify_password
 from tenants.domain import cards as dcards
 from tenants.domain import stored_value as dsv
 from tenants.domain.errors import DomainError
-from tenants.models import Card, Member
+from tenants.domain.points import EARN, RETURN_TAKE_BACK
+from tenants.models import Card, Member, PointsEntry, Purchase
 from tenants.services import ledger
 from tenants.services.business_time import in_tenant_zone
 from tenants.services.errors import ServiceError
 from tenants.services.programs_in_force import require_program
+from tenants.services.work_calendar import work_calendar
 
 LIVE = (dcards.ACTIVE,)
 
@@ -147,6 +149,15 @@ def report_lost(card: Card, at: dt.datetime) -> Card:
     return card
 
 
+def replaceable_on(card: Card) -> dt.date | None:
+    """The first day a lost card can be replaced (N working days, China's holidays skipped); None: not lost."""
+    if card.blocked_at is None or card.status != dcards.LOST:
+        return None
+    state = _domain_card(card)
+    _version, program = require_program(state.blocked_at.date())
+    return dcards.replacement_available_on(program, state, calendar=work_calendar(state.blocked_at.date()))
+
+
 def replace_lost_card(card: Card, on: dt.date, new_number: str | None = None, staff_id: int | None = None) -> Card:
     """补卡: after the program's delay, for its fee; tier, points and balance stay with the member."""
     from tenants.services.members import new_card_number
@@ -154,7 +165,9 @@ def replace_lost_card(card: Card, on: dt.date, new_number: str | None = None, st
     ledger.lock_member(card.member_id)
     _version, program = require_program(on)
     try:
-        swap = dcards.replace_card(program, _domain_card(card), new_number or new_card_number(), on)
+        state = _domain_card(card)
+        calendar = work_calendar(state.blocked_at.date()) if state.blocked_at else None
+        swap = dcards.replace_card(program, state, new_number or new_card_number(), on, calendar=calendar)
     except DomainError as err:
         raise ServiceError.from_domain(err) from err
     return _swap(card, swap, staff_id)
@@ -212,3 +225,33 @@ def close_card(card: Card, at: dt.datetime, *, pin_verified: bool, identity_veri
     member.status = "closed"
     return {"card": card.number, "status": card.status,
             "refund_fen": refund.refund_fen if refund else 0, "forfeited_fen": refund.forfeited_fen if refund else 0}
+
+
+def renew_cards(member: Member, as_of: dt.date) -> int:
+    """Renew the member's active cards whose validity ended by `as_of`, when their type's renewal bar was met
+    in the period that ended (SPEC §4: "renewed free for 2 more years if 2000+ points were earned"): points
+    earned by purchases net of returns, or goods money net of returns, per the rule. Returns how many."""
+    cards = db.session.scalars(select(Card).where(Card.member_id == member.id, Card.status == dcards.ACTIVE,
+                                                  Card.valid_until <= as_of)).all()
+    renewed = 0
+    for card in cards:
+        _version, program = require_program(card.valid_until)
+        renewal = program.card_type(card.card_type).renewal
+        state = _domain_card(card)
+        start = dcards.card_period_start(program, state)
+        if renewal is None or start is None:
+            continue
+        if renewal.measure == "points_earned":
+            have = db.session.scalar(select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
+                PointsEntry.member_id == member.id, PointsEntry.kind.in_((EARN, RETURN_TAKE_BACK)),
+                PointsEntry.business_date >= start, PointsEntry.business_date < card.valid_until))
+        else:
+            have = db.session.scalar(select(func.coalesce(func.sum(Purchase.spend_fen - Purchase.returned_spend_fen),
+                                                          0)).where(
+                Purchase.member_id == member.id, Purchase.business_date >= start,
+                Purchase.business_date < card.valid_until))
+        new = dcards.renew_card(program, state, int(have), as_of)
+        if new is not None:
+            card.valid_until = new.valid_until
+            renewed += 1
+    return renewed

@@ -7,22 +7,26 @@ Run daily per tenant in its own time zone (saas/cron.py → `evaluate_due_tenant
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import logging
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, extract, or_, select
 
 from saas.extensions import db
 from saas.jobs import enqueue, tenant_job
 from saas.models import Tenant
-from tenants.models import Member, PointsLot, StoredValueLot, TierAccount, TierActivityRow
+from tenants.models import Card, Member, PointsLot, StoredValueLot, TierAccount, TierActivityRow
 from tenants.services import ledger
+from tenants.services.cards import renew_cards
+from tenants.services.points import credit_birthday_bonus
 from tenants.services.tiers import evaluate_member
 
 log = logging.getLogger(__name__)
 BATCH = 500
+CARD_RENEWAL_LOOKBACK = dt.timedelta(days=31)
 
 
 def members_due(as_of: dt.date) -> list[int]:
@@ -43,10 +47,24 @@ def members_due(as_of: dt.date) -> list[int]:
     ))
     sv_due = select(StoredValueLot.member_id).where(
         StoredValueLot.expires_on <= as_of, (StoredValueLot.principal_fen + StoredValueLot.bonus_fen) > 0)
+    # Cards whose validity ended lately (a missed run or two still renews them from their old end).
+    cards_due = select(Card.member_id).where(Card.status == "active", Card.valid_until <= as_of,
+                                             Card.valid_until > as_of - CARD_RENEWAL_LOOKBACK)
     ids: set[int] = set()
-    for query in (activity_due, by_account, lots_due, sv_due):
+    ids.update(_birthdays_on(as_of))
+    for query in (activity_due, by_account, lots_due, sv_due, cards_due):
         ids.update(db.session.scalars(query))
     return sorted(ids)
+
+
+def _birthdays_on(as_of: dt.date) -> list[int]:
+    """Members whose birthday falls on `as_of` (a 29 February birthday on the 28th in other years)."""
+    days = [(as_of.month, as_of.day)]
+    if (as_of.month, as_of.day) == (2, 28) and not calendar.isleap(as_of.year):
+        days.append((2, 29))
+    return list(db.session.scalars(select(Member.id).where(Member.birthday.is_not(None), or_(*(
+        and_(extract("month", Member.birthday) == month, extract("day", Member.birthday) == day)
+        for month, day in days)))))
 
 
 def evaluate_members(as_of: dt.date, progress: Callable[[int, int], None] | None = None,
@@ -54,7 +72,8 @@ def evaluate_members(as_of: dt.date, progress: Callable[[int, int], None] | None
     """Evaluate every member due as of `as_of`; returns counts. Commits per batch."""
     ids = members_due(as_of)
     stats = {"members": 0, "tier_changes": 0, "points_expired": 0, "points_released": 0,
-             "stored_value_expired_fen": 0}
+             "stored_value_expired_fen": 0, "cards_renewed": 0,
+             "birthday_points": 0}
     for start in range(0, len(ids), batch):
         for member_id in ids[start:start + batch]:
             member = ledger.lock_member(member_id)
@@ -65,6 +84,8 @@ def evaluate_members(as_of: dt.date, progress: Callable[[int, int], None] | None
             stats["tier_changes"] += len(result["tier_changes"])
             for key in ("points_expired", "points_released", "stored_value_expired_fen"):
                 stats[key] += result[key]
+            stats["cards_renewed"] += renew_cards(member, as_of)
+            stats["birthday_points"] += credit_birthday_bonus(member, as_of)
         db.session.commit()
         if progress:
             progress(min(start + batch, len(ids)), len(ids))

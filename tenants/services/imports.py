@@ -762,6 +762,9 @@ class _Writer:
                 "marketing_consent": bool(v.get("marketing_consent")), "status": "active", "joined_on": joined_on,
                 "enrolled_store_id": self.store_id, "tier_account_id": account_id,
                 "last_purchase_on": v.get("last_purchase_on"), "visits": 0, "points_balance": points,
+                # Bought before (spend or a last purchase on file): their next purchase is not their first (§19.17).
+                "first_purchase_on": (v.get("last_purchase_on") or joined_on)
+                if spend or v.get("last_purchase_on") else None,
                 "stored_value_fen": principal + bonus, "created_at": now})
             numbers = [("virtual", virtual)]
             if v.get("card_number"):

@@ -23,7 +23,7 @@ from tenants.services import ledger
 from tenants.services.business_time import in_tenant_zone
 from tenants.services.errors import ServiceError
 from tenants.services.programs_in_force import require_program
-from tenants.services.tiers import new_account
+from tenants.services.tiers import new_account, tier_in_force
 
 PHONE_RE = re.compile(r"^\d{6,15}$")
 EDITABLE = ("name", "email", "gender", "birthday", "id_birthday", "id_doc_type", "id_doc_number", "address",
@@ -224,6 +224,7 @@ def update_member(member: Member, changes: dict) -> Member:
 def member_json(member: Member, as_of: dt.date, soon_days: int = 30) -> dict:
     """The member as the API and the counter show it: identity, tier, balances (as of a date)."""
     account = db.session.get(TierAccount, (member.tenant_id, member.tier_account_id))
+    tier = tier_in_force(account, as_of)
     points = ledger.points_summary(member.id, as_of, as_of + dt.timedelta(days=soon_days))
     sv = sv_balance(ledger.sv_domain_lots(ledger.load_sv_lots(member.id)), as_of)
     cards = db.session.scalars(select(Card).where(Card.member_id == member.id).order_by(Card.issued_on, Card.id))
@@ -239,8 +240,8 @@ def member_json(member: Member, as_of: dt.date, soon_days: int = 30) -> dict:
         "marketing_consent": member.marketing_consent,
         "enrolled_store_id": str(member.enrolled_store_id) if member.enrolled_store_id else None,
         "responsible_staff_id": str(member.responsible_staff_id) if member.responsible_staff_id else None,
-        "tier": {"code": account.tier_code, "since": account.since.isoformat(),
-                 "period_end": account.period_end.isoformat() if account.period_end else None,
+        "tier": {"code": tier.tier_code, "since": tier.since.isoformat(),
+                 "period_end": tier.period_end.isoformat() if tier.period_end else None,
                  "linked": account.kind},
         "points": {**points, "balance": member.points_balance},
         "stored_value": {"balance_fen": member.stored_value_fen, "usable_fen": sv.usable_fen,

@@ -11,8 +11,9 @@ from sqlalchemy import select, update
 from saas.extensions import db
 from tenants.domain import points as dpoints
 from tenants.domain import redemption as dred
+from tenants.domain.dates import birthday_in_year
 from tenants.domain.errors import DomainError
-from tenants.models import Redemption, RewardStock, Store
+from tenants.models import PointsEntry, Redemption, RewardStock, Store, TierAccount
 from tenants.services import ledger, reward_stock
 from tenants.services.business_time import in_tenant_zone
 from tenants.services.errors import ServiceError
@@ -114,3 +115,26 @@ def adjust_points(*, member_id: int, delta: int, reason: str, business_at: dt.da
     ledger.apply_points(member, rows, movement.lots, movement.entries, version=version.version, staff_id=staff_id,
                         approved_by=approved_by, source="adjust", reason=reason)
     return {"member_id": str(member.id), "delta": delta, "reason": reason, "points_balance": member.points_balance}
+
+
+def credit_birthday_bonus(member, on: dt.date) -> int:
+    """The tier's birthday bonus points (SPEC §6), credited on the member's birthday (29 February: the 28th
+    in other years), once a year whatever runs twice. The member must be locked and brought up to `on`
+    (the tier in force that day decides). Returns the points credited."""
+    if member.birthday is None or member.status != "active" or birthday_in_year(member.birthday, on.year) != on:
+        return 0
+    account = db.session.get(TierAccount, (member.tenant_id, member.tier_account_id))
+    version, program = require_program(on)
+    benefit = program.tier(account.tier_code).benefits.birthday
+    if benefit is None or not benefit.bonus_points:
+        return 0
+    ref = f"birthday:{on.year}"
+    if db.session.scalar(select(PointsEntry.id).where(PointsEntry.member_id == member.id,
+                                                      PointsEntry.kind == dpoints.BIRTHDAY,
+                                                      PointsEntry.ref == ref).limit(1)) is not None:
+        return 0
+    movement = dpoints.bonus_lot(program, ledger.new_lot_id(), benefit.bonus_points, on, ref=ref,
+                                 kind=dpoints.BIRTHDAY)
+    ledger.apply_points(member, {}, movement.lots, movement.entries, version=version.version, source="birthday",
+                        reason="birthday")
+    return benefit.bonus_points

@@ -17,18 +17,16 @@ from saas.ids import new_id
 from tenants.domain import points as dpoints
 from tenants.domain import stored_value as dsv
 from tenants.domain.errors import DomainError
-from tenants.domain.purchase import MemberState, PurchaseLine, Tender, price_purchase
+from tenants.domain.purchase import STORED_VALUE, MemberState, PurchaseLine, Tender, price_purchase
 from tenants.domain.returns import PurchaseRecord, RecordedLine, compute_return
 from tenants.domain.tiers import TierActivity
 from tenants.models import Member, PointsLot, Purchase, PurchaseReturn, Store, TierAccount
 from tenants.services import ledger
-from tenants.services.cards import primary_card_type
 from tenants.services.business_time import in_tenant_zone
+from tenants.services.cards import primary_card_type
 from tenants.services.errors import ServiceError
 from tenants.services.programs_in_force import require_program
 from tenants.services.tiers import add_activity, bring_up_to_date, change_json, evaluate_account, evaluate_member
-
-STORED_VALUE = "stored_value"
 
 
 @dataclass(frozen=True)
@@ -98,10 +96,15 @@ def record_purchase(*, member_id: int, lines: list[LineIn], tenders: list[Tender
     if store_id is not None and store_id not in codes:
         raise ServiceError("validation_failed", fields={"store_id": _("Unknown store.")})
     store_code, enrolled_code = codes.get(store_id), codes.get(member.enrolled_store_id)
+    pays_sv = any(t.kind == STORED_VALUE for t in tenders)
+    sv_rows = ledger.load_sv_lots(member.id) if pays_sv else []
+    # "From the second visit": the first purchase as a member earns nothing, whenever it comes (§19.17).
     state = MemberState(tier_code=account.tier_code, birthday=member.birthday,
                         unlocked_category_price_bp=dict(member.unlocked_price_bp or {}),
-                        first_purchase=member.first_purchase_on is None and member.joined_on == on,
-                        available_points=available, issuing_store=enrolled_code)
+                        first_purchase=member.first_purchase_on is None,
+                        available_points=available, issuing_store=enrolled_code,
+                        available_stored_value_fen=dsv.balance(ledger.sv_domain_lots(sv_rows), on).usable_fen
+                        if pays_sv else None)
     domain_lines = [PurchaseLine(line_id=ln.line_id, regular_fen=ln.regular_fen,
                                  charged_fen=ln.regular_fen if ln.charged_fen is None else ln.charged_fen,
                                  kind=ln.kind, category=ln.category, special=ln.special, quantity=ln.quantity,
@@ -126,7 +129,6 @@ def record_purchase(*, member_id: int, lines: list[LineIn], tenders: list[Tender
     sv_paid = sum(t.amount_fen for t in money if t.kind == STORED_VALUE)
     if sv_paid:
         verified = pin_verified  # the card PIN (cards.verify_pin) or the member's phone confirmation
-        sv_rows = ledger.load_sv_lots(member.id)
         card_type = primary_card_type(member)
         movement = _domain(lambda: dsv.pay_from_balance(program, ledger.sv_domain_lots(sv_rows), sv_paid, on,
                                                         verified=verified, ref=ref, card_type=card_type))
@@ -140,7 +142,7 @@ def record_purchase(*, member_id: int, lines: list[LineIn], tenders: list[Tender
     if result.spend_fen or result.points_earned:
         add_activity(member, account, TierActivity("purchase", result.pending_until, spend_fen=result.spend_fen,
                                                    points=result.points_earned, amount_fen=result.spend_fen,
-                                                   ref=ref))
+                                                   ref=ref, at=business_at))
     member.visits += 1
     member.first_purchase_on = member.first_purchase_on or on
     member.last_purchase_on = max(member.last_purchase_on or on, on)
@@ -254,9 +256,11 @@ def record_return(*, purchase_id: int, member_id: int | None, lines: dict[str, i
         ledger.apply_stored_value(member, sv_rows, movement, version=version.version, staff_id=staff_id)
     account = db.session.get(TierAccount, (member.tenant_id, member.tier_account_id))
     if result.spend_reversed_fen or result.points_to_take_back:
+        # It lowers the measures where the purchase counted (§19.14), ordered with the purchase.
         add_activity(member, account, TierActivity("return", result.tier_counts_on,
                                                    spend_fen=-result.spend_reversed_fen,
-                                                   points=-result.points_to_take_back, ref=ref))
+                                                   points=-result.points_to_take_back, ref=ref,
+                                                   at=purchase.business_at, belongs_on=result.tier_belongs_on))
     purchase.returned = {k: v for k, v in result.returned.items() if v}
     purchase.returned_spend_fen += result.spend_reversed_fen
     row = PurchaseReturn(purchase_id=purchase.id, member_id=member.id, store_id=store_id, staff_id=staff_id,

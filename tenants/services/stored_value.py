@@ -10,8 +10,8 @@ from tenants.domain.errors import DomainError
 from tenants.domain.tiers import TierActivity
 from tenants.models import TierAccount, TopUp
 from tenants.services import ledger
-from tenants.services.cards import primary_card_type
 from tenants.services.business_time import in_tenant_zone
+from tenants.services.cards import primary_card_type
 from tenants.services.errors import ServiceError
 from tenants.services.programs_in_force import require_program
 from tenants.services.tiers import add_activity, change_json, evaluate_account, evaluate_member
@@ -45,9 +45,10 @@ def top_up(*, member_id: int, amount_fen: int, business_at: dt.datetime, store_i
     if result.unlock_category_price_bp:
         member.unlocked_price_bp = {**(member.unlocked_price_bp or {}), **result.unlock_category_price_bp}
     account = db.session.get(TierAccount, (member.tenant_id, member.tier_account_id))
-    add_activity(member, account, TierActivity("top_up", on, amount_fen=amount_fen, ref=f"top_up:{row.id}"))
+    ref = f"top_up:{row.id}"
+    add_activity(member, account, TierActivity("top_up", on, amount_fen=amount_fen, ref=ref, at=business_at))
     if result.unlock_tier:
-        add_activity(member, account, TierActivity("unlock", on, tier_code=result.unlock_tier, ref=f"top_up:{row.id}"))
+        add_activity(member, account, TierActivity("unlock", on, tier_code=result.unlock_tier, ref=ref, at=business_at))
     db.session.flush()
     changes = evaluate_account(account, on, member.id)
     return {

@@ -18,7 +18,7 @@ from tenants.domain import points as dpoints
 from tenants.domain import stored_value as dsv
 from tenants.domain.explain import explain_tier
 from tenants.domain.program import Program
-from tenants.domain.tiers import MemberTierState, TierActivity, evaluate_tier, initial_tier_state
+from tenants.domain.tiers import RETURN, MemberTierState, TierActivity, evaluate_tier, initial_tier_state
 from tenants.models import Member, PointsLot, ProgramVersion, TierAccount, TierActivityRow, TierChangeRow
 from tenants.services import ledger
 from tenants.services.errors import ServiceError
@@ -40,7 +40,8 @@ def state_of(account: TierAccount) -> MemberTierState:
         tier_code=account.tier_code, since=account.since, period_start=account.period_start,
         period_end=account.period_end, periods_below=account.periods_below,
         tier_counter_after=account.tier_counter_after, counter_after=account.counter_after,
-        evaluated_through=account.evaluated_through,
+        evaluated_through=account.evaluated_through, tier_counter_after_at=account.tier_counter_after_at,
+        counter_after_at=account.counter_after_at,
     )
 
 
@@ -53,10 +54,17 @@ def account_activities(account_id: int) -> list[TierActivity]:
     """What counts for an account's tier: the activities of every member linked to it."""
     members = select(Member.id).where(Member.tier_account_id == account_id)
     rows = db.session.scalars(
-        select(TierActivityRow).where(TierActivityRow.member_id.in_(members)).order_by(TierActivityRow.counts_on)
+        select(TierActivityRow).where(TierActivityRow.member_id.in_(members))
+        .order_by(TierActivityRow.counts_on, TierActivityRow.id)
     )
     return [TierActivity(kind=r.kind, counts_on=r.counts_on, spend_fen=r.spend_fen, points=r.points,
-                         amount_fen=r.amount_fen, tier_code=r.tier_code, ref=r.ref) for r in rows]
+                         amount_fen=r.amount_fen, tier_code=r.tier_code, ref=r.ref, at=r.occurred_at,
+                         belongs_on=r.belongs_on, of_ref=returned_purchase_ref(r.kind, r.ref)) for r in rows]
+
+
+def returned_purchase_ref(kind: str, ref: str) -> str:
+    """A return's activity names its purchase: "return:<id>" belongs to "purchase:<id>"."""
+    return "purchase:" + ref.removeprefix("return:") if kind == RETURN and ref.startswith("return:") else ""
 
 
 def add_activity(member: Member, account: TierAccount, activity: TierActivity) -> None:
@@ -65,7 +73,7 @@ def add_activity(member: Member, account: TierAccount, activity: TierActivity) -
     db.session.add(TierActivityRow(member_id=member.id, kind=activity.kind, counts_on=activity.counts_on,
                                    spend_fen=activity.spend_fen, points=activity.points,
                                    amount_fen=activity.amount_fen, tier_code=activity.tier_code,
-                                   ref=activity.ref[:60]))
+                                   ref=activity.ref[:60], occurred_at=activity.at, belongs_on=activity.belongs_on))
     if account.evaluated_through is not None and activity.counts_on <= account.evaluated_through:
         account.evaluated_through = max(activity.counts_on - ONE_DAY, account.since - ONE_DAY)
 
@@ -107,6 +115,16 @@ def _evaluate_account(account: TierAccount, as_of: dt.date, member_id: int | Non
     if decision.changes:
         account.program_version = version.version
     return rows
+
+
+def tier_in_force(account: TierAccount, as_of: dt.date) -> MemberTierState:
+    """The account's tier as of `as_of`, worked out without saving (a period that ended yesterday is
+    closed even when the daily evaluation has not run yet)."""
+    if _nothing_to_replay(account, as_of, None):
+        return state_of(account)
+    _version, program = require_program(as_of)
+    return evaluate_tier(program, state_of(account), account_activities(account.id), as_of,
+                         linked=account.kind != "single").state
 
 
 @dataclasses.dataclass

@@ -20,6 +20,7 @@ from tenants.domain.errors import DomainError
 from tenants.domain.purchase import is_birthday_benefit_day
 from tenants.domain.tiers import PURCHASE, TierActivity, evaluate_tier
 from tenants.models import TierAccount
+from tenants.services.business_time import resolve_business_time
 from tenants.services.tiers import account_activities, state_of
 from tenants.views.counter_session import locale, tier_label
 
@@ -216,7 +217,7 @@ def tier_effect(member, preview: dict, program, on: dt.date) -> dict | None:
     activities = account_activities(account.id)
     linked = account.kind != "single"
     extra = TierActivity(PURCHASE, counts_on, spend_fen=preview["spend_fen"], points=preview["points_earned"],
-                         amount_fen=preview["spend_fen"], ref="preview")
+                         amount_fen=preview["spend_fen"], ref="preview", at=resolve_business_time(None))
     without = evaluate_tier(program, state_of(account), activities, as_of, linked=linked).state.tier_code
     with_it = evaluate_tier(program, state_of(account), [*activities, extra], as_of, linked=linked).state.tier_code
     if with_it == without:

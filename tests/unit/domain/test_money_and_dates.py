@@ -81,3 +81,14 @@ def test_working_days_skip_weekends_and_listed_holidays():
 def test_a_29_february_birthday_falls_on_28_february_in_other_years():
     assert birthday_in_year(date(2000, 2, 29), 2026) == date(2026, 2, 28)
     assert birthday_in_year(date(2000, 2, 29), 2028) == date(2028, 2, 29)
+
+
+def test_a_work_calendar_skips_weekday_holidays_and_counts_adjusted_weekend_working_days():
+    from tenants.domain.dates import WorkCalendar
+
+    golden_week = WorkCalendar(holidays=frozenset(date(2026, 10, d) for d in (1, 2, 5, 6, 7)),
+                               workdays=frozenset({date(2026, 10, 10)}))
+    wednesday = date(2026, 9, 30)
+    assert add_working_days(wednesday, 3, calendar=golden_week) == date(2026, 10, 10)  # 8th, 9th, Saturday 10th
+    assert working_days_between(wednesday, date(2026, 10, 9), calendar=golden_week) == 2
+    assert add_working_days(wednesday, 3) == date(2026, 10, 5)  # Monday to Friday only

@@ -132,3 +132,33 @@ def test_returns_must_reference_the_members_purchase_and_not_exceed_it(clothing,
     with pytest.raises(DomainError) as caught:
         compute_return(clothing, record, member, previous, returning, lots, DAY)
     assert caught.value.code == code
+
+
+def test_the_spend_a_return_reverses_is_the_goods_money_it_refunds_to_the_fen(clothing):
+    _, record, lots = buy(clothing, [PurchaseLine("tee", 10000, 10000, quantity=3)])  # ¥100 for three
+    returned: dict[str, int] = {}
+    reversed_, refunded = [], []
+    for _ in range(3):
+        back = compute_return(clothing, record, "m1", returned, {"tee": 1}, lots, date(2026, 3, 4))
+        lots, returned = back.lots, dict(back.returned)
+        reversed_.append(back.spend_reversed_fen)
+        refunded.append(back.refund_fen)
+    assert reversed_ == refunded == [3333, 3333, 3334]  # never a fen more reversed than refunded
+    assert back.tier_belongs_on == record.released_on
+
+
+def test_the_stored_value_part_of_partial_refunds_is_cumulative_and_adds_up_to_a_full_return(clothing):
+    tenders = [Tender("cash", 5000), Tender("stored_value", 5000)]
+    _, record, lots = buy(clothing, [PurchaseLine("tee", 10000, 10000, quantity=3)], tenders)
+    full = compute_return(clothing, record, "m1", {}, {"tee": 3}, lots, DAY).refund_by_tender
+    returned: dict[str, int] = {}
+    parts = []
+    for _ in range(3):
+        back = compute_return(clothing, record, "m1", returned, {"tee": 1}, lots, DAY)
+        lots, returned = back.lots, dict(back.returned)
+        parts.append(dict(back.refund_by_tender))
+    # stored value: floor(cumulative refund × 5000 / 10000) = floor(3333 / 2), floor(6666 / 2), 10000 / 2
+    assert [p["stored_value"] for p in parts] == [1666, 1667, 1667]
+    assert [p["cash"] for p in parts] == [1667, 1666, 1667]
+    assert full == {"cash": 5000, "stored_value": 5000}
+    assert {k: sum(p[k] for p in parts) for k in full} == full
