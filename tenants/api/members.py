@@ -24,6 +24,7 @@ from tenants.services import cards as card_service
 from tenants.services.cards import verify_pin
 from tenants.services.errors import ServiceError
 from tenants.services.members import enroll_member, find_by_card, find_by_phone, get_member, member_json, update_member
+from tenants.services.tier_grants import grant_tier
 from tenants.services.tiers import explain_member, link_members, unlink_member
 
 
@@ -316,3 +317,27 @@ def unlink(member_id: int, at: dt.datetime):
     account = unlink_member(get_member(member_id), at.date())
     return LinkOut(tier_account_id=account.id, tier=account.tier_code, member_ids=[member_id])
 
+
+
+class TierGrantIn(TransactionBody):
+    tier: str = Field(max_length=40)
+    kind: Literal["fee", "hq_grant", "campaign_grant"] = Field(
+        description="fee: the tier's fee paid now (fee_fen); hq_grant: by head office; campaign_grant: by a "
+                    "campaign (the tier lasts the campaign rule's months).")
+    reason: str = Field(default="", max_length=200, description="Required for grants: why, or which campaign.")
+    fee_fen: int = Field(default=0, ge=0)
+
+
+class TierGrantOut(ApiModel):
+    member_id: Id
+    tier: str
+    period_end: dt.date | None
+    tier_changes: list[dict]
+
+
+@api_route("/members/<int:member_id>/tier-grants", "POST", summary=_l("Give a member a tier (fee, HQ or campaign)"),
+           body=TierGrantIn, response=TierGrantOut, operation="tier.grant")
+def grant(member_id: int, body: TierGrantIn, at: dt.datetime):
+    """The tier must offer this way in (a fee, HQ grant or campaign grant rule) and be above the member's."""
+    return grant_tier(member_id=get_member(member_id).id, tier_code=body.tier, kind=body.kind, business_at=at,
+                      reason=body.reason, fee_fen=body.fee_fen)

@@ -30,6 +30,7 @@ ERROR_CODES: frozenset[str] = frozenset(
         "points_below_minimum",
         "points_share_exceeded",
         "points_not_whole_step",
+        "points_no_payment_rule",
         # redemption
         "redemption_window_closed",
         "redemption_store_not_allowed",

@@ -321,14 +321,37 @@ class Earning(_Model):
         return classes
 
 
+class PointsPaymentRule(_Model):
+    """From ``from_points`` points offered, each ``step_points`` points pay ``step_fen`` of goods; the offer
+    must be whole steps ("2000 points pay ¥150": from 2000, steps of 2000, ¥150 a step)."""
+
+    from_points: Positive
+    step_points: Positive
+    step_fen: Positive
+
+
 class PointsPayment(_Model):
-    """Points as payment for goods: ``points`` points are worth ``fen`` fen (100 points = 100 fen)."""
+    """Points as payment for goods: ``points`` points are worth ``fen`` fen (100 points = 100 fen).
+
+    With ``rules``, the rule is chosen by the points offered: the one with the highest ``from_points`` not
+    above the offer ("from 5000 points, each 1000 points pay ¥90" beside "2000 points pay ¥150"); an offer
+    below every rule fits none and is refused. ``points``/``fen`` then only value a return's shortfall.
+    """
 
     enabled: bool = True
     points: Positive = 100
     fen: Positive = 100
     min_points: Positive = 1
     max_share_bp: ShareBP = 10_000  # of the goods amount left after vouchers
+    rules: list[PointsPaymentRule] = []
+
+    @field_validator("rules")
+    @classmethod
+    def _one_rule_per_threshold(cls, rules: list[PointsPaymentRule]) -> list[PointsPaymentRule]:
+        starts = [r.from_points for r in rules]
+        if len(set(starts)) != len(starts):
+            raise ValueError("two points-payment rules start at the same number of points")
+        return sorted(rules, key=lambda r: r.from_points)
 
 
 class CatalogueItem(_Model):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from math import gcd
 
 from tenants.domain.errors import DomainError
 from tenants.domain.money import BP
@@ -46,17 +47,27 @@ def check_redemption_open(
 
 
 def points_to_fen(program: Program, points: int) -> int:
-    """Fen paid by ``points`` points at the tenant's rate (``payment.points`` points = ``payment.fen`` fen).
+    """Fen paid by ``points`` points.
 
-    Only whole fen: a number of points that does not convert exactly is refused.
+    Without payment rules: at the tenant's rate (``payment.points`` points = ``payment.fen`` fen), from
+    ``min_points``, only whole fen. With rules: the rule the offer reaches with the highest ``from_points``,
+    in whole ``step_points``; an offer below every rule fits none (points_no_payment_rule).
     """
     payment = program.redemption.payment
     if not payment.enabled:
         raise DomainError("points_payment_disabled")
     if points < payment.min_points:
         raise DomainError("points_below_minimum", min_points=payment.min_points)
+    if payment.rules:
+        fitting = [rule for rule in payment.rules if rule.from_points <= points]
+        if not fitting:
+            raise DomainError("points_no_payment_rule", min_points=payment.rules[0].from_points)
+        rule = fitting[-1]
+        if points % rule.step_points:
+            raise DomainError("points_not_whole_step", step_points=rule.step_points)
+        return points // rule.step_points * rule.step_fen
     if (points * payment.fen) % payment.points:
-        raise DomainError("points_not_whole_step", points_per_fen_step=payment.points, fen_step=payment.fen)
+        raise DomainError("points_not_whole_step", step_points=payment.points // gcd(payment.points, payment.fen))
     return points * payment.fen // payment.points
 
 

@@ -56,3 +56,43 @@ def test_points_can_expire_n_days_after_they_were_earned():
     assert lot_expiry(expiry, date(2026, 12, 3)) == date(2027, 3, 3)
     with pytest.raises(ValidationError, match="days"):
         Expiry(mode="rolling_days")
+
+
+def payment_rules():
+    from .conftest import program_from
+
+    return program_from("clothing", redemption={"payment": {
+        "min_points": 2000,
+        "rules": [{"from_points": 5000, "step_points": 1000, "step_fen": 9000},
+                  {"from_points": 2000, "step_points": 2000, "step_fen": 15000}]}})
+
+
+@pytest.mark.parametrize(("offered", "fen"), [(2000, 15000), (4000, 30000), (5000, 45000), (7000, 63000)])
+def test_the_points_offered_choose_the_payment_rule(offered, fen):
+    from tenants.domain.redemption import points_to_fen
+
+    assert points_to_fen(payment_rules(), offered) == fen
+
+
+@pytest.mark.parametrize(("offered", "code"), [(1500, "points_below_minimum"), (3000, "points_not_whole_step"),
+                                               (5500, "points_not_whole_step")])
+def test_an_offer_that_fits_no_rule_or_no_whole_step_is_refused(offered, code):
+    from tenants.domain.errors import DomainError
+    from tenants.domain.redemption import points_to_fen
+
+    with pytest.raises(DomainError) as refused:
+        points_to_fen(payment_rules(), offered)
+    assert refused.value.code == code
+
+
+def test_below_every_rule_is_refused_as_no_rule_fits_when_the_minimum_is_lower():
+    from tenants.domain.errors import DomainError
+    from tenants.domain.redemption import points_to_fen
+
+    from .conftest import program_from
+
+    program = program_from("clothing", redemption={"payment": {
+        "rules": [{"from_points": 2000, "step_points": 2000, "step_fen": 15000}]}})
+    with pytest.raises(DomainError) as refused:
+        points_to_fen(program, 1000)
+    assert refused.value.code == "points_no_payment_rule" and refused.value.params["min_points"] == 2000
