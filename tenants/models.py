@@ -44,6 +44,7 @@ class Store(TenantOwned, db.Model):
     region_id: Mapped[int | None] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(20), default="store")  # store | merchant
     floor: Mapped[str] = mapped_column(String(20), default="")
+    opened_on: Mapped[dt.date | None] = mapped_column(Date)  # gift cards activate within N days of it (§3)
     # A merchant's rates and whether it honours the card are program rules (versioned), keyed by code.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 

@@ -77,6 +77,11 @@ class MemberOut(ApiModel):
     cards: list[CardOut]
 
 
+class ReceiptIn(ApiModel):
+    date: dt.date
+    amount_fen: int = Field(gt=0)
+
+
 class MemberIn(TransactionBody):
     name: str = Field(default="", max_length=80)
     phone: str | None = Field(default=None, max_length=20, description="Mobile number; one member per number.")
@@ -95,6 +100,10 @@ class MemberIn(TransactionBody):
     purchase_fen: int = Field(default=0, ge=0, description="A purchase made with the sign-up (enrolment conditions).")
     card_fee_paid_fen: int = Field(default=0, ge=0)
     top_up_fen: int = Field(default=0, ge=0, description="A top-up made with the sign-up (may waive the card fee).")
+    receipts: list[ReceiptIn] = Field(default=[], max_length=50, description=(
+        "Earlier purchases that qualify for \"cumulative purchases within N months\" enrolment."))
+    gift_card_activated: bool = Field(default=False, description=(
+        "A gift card handed out before the store opened, activated now (within the program's days of opening)."))
 
 
 class MemberPatch(ApiModel):
@@ -200,8 +209,9 @@ def _member_out(member, on: dt.date | None = None) -> dict:
            operation="member.enrol")
 def create_member(body: MemberIn, at: dt.datetime):
     """Enrol under the program's conditions; the member gets a virtual card at once."""
-    data = body.model_dump(exclude={"business_at", "store_id"})
-    member = enroll_member(business_at=at, store_id=body.store_id, source="api", **data)
+    data = body.model_dump(exclude={"business_at", "store_id", "receipts"})
+    member = enroll_member(business_at=at, store_id=body.store_id, source="api",
+                           receipts=[(r.date, r.amount_fen) for r in body.receipts], **data)
     db.session.flush()
     return _member_out(member)
 

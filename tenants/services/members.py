@@ -18,7 +18,7 @@ from tenants.domain.cards import issue_card
 from tenants.domain.enrolment import EnrolmentFacts, check_enrolment
 from tenants.domain.errors import DomainError
 from tenants.domain.stored_value import balance as sv_balance
-from tenants.models import Card, Member, TierAccount
+from tenants.models import Card, Member, Store, TierAccount
 from tenants.services import ledger
 from tenants.services.business_time import in_tenant_zone
 from tenants.services.errors import ServiceError
@@ -71,6 +71,27 @@ def new_card_number() -> str:
     return body + luhn_digit(body)
 
 
+MAX_RECEIPTS = 50
+
+
+def _checked_receipts(receipts, on: dt.date) -> list[tuple[dt.date, int]]:
+    """Receipts as (date, fen): each a real date not after `on` and a positive amount, or one field error."""
+    clean = []
+    for day, fen in list(receipts)[:MAX_RECEIPTS + 1]:
+        if isinstance(day, str):
+            try:
+                day = dt.date.fromisoformat(day)
+            except ValueError:
+                day = None
+        if not isinstance(day, dt.date) or day > on or not isinstance(fen, int) or fen <= 0:
+            raise ServiceError("validation_failed", fields={"receipts": _(
+                "Each receipt needs a date up to today and an amount above zero.")})
+        clean.append((day, fen))
+    if len(clean) > MAX_RECEIPTS:
+        raise ServiceError("validation_failed", fields={"receipts": _("At most %(max)d receipts.", max=MAX_RECEIPTS)})
+    return clean
+
+
 def enroll_member(*, business_at: dt.datetime, name: str = "", phone: str | None = None, email: str | None = None,
                   birthday: dt.date | None = None, gender: str | None = None, store_id: int | None = None,
                   staff_id: int | None = None, referrer_id: int | None = None, marketing_consent: bool = False,
@@ -78,19 +99,27 @@ def enroll_member(*, business_at: dt.datetime, name: str = "", phone: str | None
                   pin: str | None = None, real_name_verified: bool = False, id_doc_type: str | None = None,
                   id_doc_number: str | None = None, purchase_fen: int = 0, card_fee_paid_fen: int = 0,
                   top_up_fen: int = 0, gift_card_activated: bool = False, store_opened_on: dt.date | None = None,
-                  profile: dict | None = None) -> Member:
+                  receipts: list[tuple[dt.date, int]] | None = None, profile: dict | None = None) -> Member:
     """Enrol a member under the program's conditions (any one suffices); give the virtual card.
 
-    Duplicate phone or e-mail: ServiceError duplicate_phone / duplicate_email. The caller commits.
+    `receipts`: (date, goods money in fen) of earlier purchases the clerk enters for "cumulative purchases
+    ≥ Y within N months" (checked against the window; kept in the member's profile). A gift card counts
+    from the enrolling store's opening day. Duplicate phone or e-mail: ServiceError duplicate_phone /
+    duplicate_email. The caller commits.
     """
     check_limit("members")
     business_at = in_tenant_zone(business_at)
     on = business_at.date()
     version, program = require_program(on)
     phone, email = normalize_phone(phone), normalize_email(email)
+    receipts = _checked_receipts(receipts or [], on)
+    if store_opened_on is None and store_id is not None:
+        store = db.session.get(Store, (_tenant_id(), store_id))
+        store_opened_on = store.opened_on if store is not None else None
+    purchases = ((on, purchase_fen),) if purchase_fen else ()
     facts = EnrolmentFacts(on=on, phone=phone, email=email, real_name_verified=real_name_verified,
                            single_purchase_fen=purchase_fen,
-                           purchases=((on, purchase_fen),) if purchase_fen else (), card_type=card_type,
+                           purchases=purchases + tuple(receipts), card_type=card_type,
                            card_fee_paid_fen=card_fee_paid_fen, top_up_fen=top_up_fen,
                            gift_card_activated=gift_card_activated, store_opened_on=store_opened_on)
     try:
@@ -114,7 +143,9 @@ def enroll_member(*, business_at: dt.datetime, name: str = "", phone: str | None
                     email=email, birthday=birthday, gender=gender, enrolled_store_id=store_id, enrolled_by=staff_id,
                     responsible_staff_id=staff_id, referrer_id=referrer_id, marketing_consent=marketing_consent,
                     source=source, joined_on=on, tier_account_id=account.id, real_name_verified=real_name_verified,
-                    id_doc_type=id_doc_type, id_doc_number=id_doc_number, profile=profile or {})
+                    id_doc_type=id_doc_type, id_doc_number=id_doc_number, profile=dict(profile or {}))
+    if receipts:
+        member.profile["enrolment_receipts"] = [[day.isoformat(), fen] for day, fen in receipts]
     db.session.add(member)
     db.session.flush()
     virtual = issue_card(program, new_card_number(), str(member.id), on, card_type)

@@ -7,6 +7,7 @@ prices the transactions of its dates (backdated sales, imports).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from flask_babel import gettext as _
@@ -27,7 +28,7 @@ NAME_MAX_LENGTH = 120
 FLOOR_MAX_LENGTH = 20
 CODE_RE = re.compile(rf"[A-Za-z0-9_-]{{1,{CODE_MAX_LENGTH}}}")
 KINDS = {"store": _l("Store"), "merchant": _l("Merchant (mall)")}
-EDITABLE = ("code", "name", "kind", "region_id", "floor")
+EDITABLE = ("code", "name", "kind", "region_id", "floor", "opened_on")
 
 
 def _text(value) -> str:
@@ -74,6 +75,17 @@ def _check(values: dict, store: Store | None = None) -> dict:
         if len(floor) > FLOOR_MAX_LENGTH:
             errors["floor"] = _("At most %(max)d characters.", max=FLOOR_MAX_LENGTH)
         clean["floor"] = floor
+    if "opened_on" in values:
+        opened = values["opened_on"]
+        if opened in (None, ""):
+            opened = None
+        elif not isinstance(opened, dt.date):
+            try:
+                opened = dt.date.fromisoformat(str(opened).strip())
+            except ValueError:
+                errors["opened_on"] = _("Enter a date.")
+                opened = None
+        clean["opened_on"] = opened
     if "region_id" in values:
         region_id = values["region_id"]
         if region_id in (None, ""):
@@ -96,11 +108,12 @@ def _commit_or_code_taken(code: str) -> None:
 
 
 def create_store(code: str, name: str, kind: str = "store", region_id: int | None = None, floor: str = "",
-                 actor_id: int | None = None) -> Store:
+                 actor_id: int | None = None, opened_on: dt.date | str | None = None) -> Store:
     """Add a store (or a mall merchant), active. Code: 1–20 letters, digits, - or _, unique in the tenant
     regardless of case. PlanLimitReached when the plan's active stores are used up. Audited."""
     check_limit("stores")
-    clean = _check({"code": code, "name": name, "kind": kind, "region_id": region_id, "floor": floor})
+    clean = _check({"code": code, "name": name, "kind": kind, "region_id": region_id, "floor": floor,
+                    "opened_on": opened_on})
     store = Store(id=new_id(), active=True, **clean)
     db.session.add(store)
     audit("store.created", f"store:{store.id}", actor_id=actor_id, code=store.code, name=store.name,
@@ -110,7 +123,7 @@ def create_store(code: str, name: str, kind: str = "store", region_id: int | Non
 
 
 def update_store(store: Store, changes: dict, actor_id: int | None = None) -> Store:
-    """Change some of code, name, kind, region_id, floor. The code stays while program rules name it.
+    """Change some of code, name, kind, region_id, floor, opened_on. The code stays while program rules name it.
     Audited with the old and new values of what changed."""
     for key in changes:
         if key not in EDITABLE:

@@ -50,10 +50,12 @@ class StoreForm(FlaskForm):
     kind = SelectField(_l("Type"), default="store", validate_choice=False)
     region_id = SelectField(_l("Region"), validate_choice=False)
     floor = StringField(_l("Floor"), render_kw={"maxlength": FLOOR_MAX_LENGTH})
+    opened_on = StringField(_l("Opening day"), render_kw={"type": "date"})
 
     def values(self) -> dict:
         return {"code": self.code.data, "name": self.name.data, "kind": self.kind.data,
-                "region_id": self.region_id.data or None, "floor": self.floor.data}
+                "region_id": self.region_id.data or None, "floor": self.floor.data,
+                "opened_on": self.opened_on.data or None}
 
 
 def _store_form(store: Store | None = None) -> StoreForm:

@@ -3,6 +3,7 @@ the plan's store limit, program rules keyed by store code, permissions and tenan
 
 import copy
 import dataclasses
+import datetime as dt
 
 import pytest
 from sqlalchemy import func, select
@@ -345,3 +346,14 @@ def test_services_keep_codes_unique_without_regard_to_case(tenant_a):
         set_active(store, False)
         with pytest.raises(ServiceError):
             create_store("Abc", "Three", "store", None, "", actor_id=None)  # a deactivated store keeps its code
+
+
+def test_the_opening_day_is_set_on_the_form_and_a_bad_date_is_refused_with_the_input_kept(client, tenant_a, admin):
+    store = stores_of(tenant_a)["S002"]
+    values = {"code": "S002", "name": store.name, "kind": "store", "region_id": str(store.region_id), "floor": ""}
+    bad = edit_store(client, store.id, **values, opened_on="2026-02-30")
+    assert bad.status_code == 422 and 'value="2026-02-30"' in bad.get_data(as_text=True)
+    assert stores_of(tenant_a)["S002"].opened_on is None
+    assert edit_store(client, store.id, **values, opened_on="2026-03-01").status_code == 302
+    assert stores_of(tenant_a)["S002"].opened_on == dt.date(2026, 3, 1)
+    assert "2026" in client.get(f"{BASE}/stores/{store.id}").get_data(as_text=True)
