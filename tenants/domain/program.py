@@ -580,9 +580,10 @@ class Program(_Model):
                     raise ValueError(f"tier {tier.code}: from_tiers must name lower tiers ({', '.join(outside)})")
             lower.add(tier.code)
         base = tiers[0]
-        # Every fall ends somewhere: the base tier is the floor and never expires.
-        if base.validity_months is not None or base.keep is not None:
-            raise ValueError("the base (first) tier lasts for life and has no keep threshold")
+        # Every fall ends somewhere: the base tier is the floor. It may run in periods of its own (a base card
+        # valid a year), which start again at their end, but it has no keep threshold to fall from.
+        if base.keep is not None:
+            raise ValueError("the base (first) tier has no keep threshold")
         return tiers
 
     @field_validator("linked_cards")

@@ -431,7 +431,7 @@ def _close_period(
     changes.append(
         TierChange(
             end,
-            "downgrade",
+            "expire_to_same" if landing.code == tier.code else "downgrade",
             tier.code,
             landing.code,
             end,

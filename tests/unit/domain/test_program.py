@@ -81,12 +81,12 @@ def test_a_reach_rule_of_an_unknown_kind_is_refused():
     assert any(loc[:3] == ("tiers", 1, "reach") for loc in errors_of(raw))
 
 
-def test_duplicate_tier_codes_and_a_base_tier_that_expires_are_refused():
+def test_duplicate_tier_codes_and_a_base_tier_with_a_keep_threshold_are_refused():
     raw = load_preset("clothing")
     raw["tiers"][2]["code"] = "silver"
     assert ("tiers",) in errors_of(raw)
     raw = load_preset("clothing")
-    raw["tiers"][0]["validity_months"] = 12
+    raw["tiers"][0]["keep"] = {"min": 100}
     assert ("tiers",) in errors_of(raw)
 
 

@@ -96,3 +96,22 @@ def test_below_every_rule_is_refused_as_no_rule_fits_when_the_minimum_is_lower()
     with pytest.raises(DomainError) as refused:
         points_to_fen(program, 1000)
     assert refused.value.code == "points_no_payment_rule" and refused.value.params["min_points"] == 2000
+
+
+def test_a_base_tier_with_its_own_validity_starts_a_new_period_at_its_end():
+    from tenants.domain.program import Program
+
+    from .conftest import program_from
+
+    raw = program_from("clothing").model_dump(mode="json")
+    raw["tiers"][0]["validity_months"] = 12
+    program = Program.model_validate(raw)
+    state = MemberTierState("regular", since=date(2026, 1, 1), period_start=date(2026, 1, 1),
+                            period_end=date(2027, 1, 1))
+    decision = evaluate_tier(program, state, [], date(2027, 1, 1))
+    assert [(c.action, c.to_tier) for c in decision.changes] == [("expire_to_same", "regular")]
+    assert (decision.state.period_start, decision.state.period_end) == (date(2027, 1, 1), date(2028, 1, 1))
+    assert not decision.changed
+    raw["tiers"][0]["keep"] = {"min": 100}
+    with pytest.raises(ValidationError, match="keep"):
+        Program.model_validate(raw)
