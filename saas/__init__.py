@@ -70,9 +70,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     billing.init_app(app)  # after the tenant views and the API: its read-only check attaches to them
 
-    from saas import cli
     from tenants import cli as loyalty_cli
+    from tenants.demo import cli as demo_cli
 
-    cli.init_app(app)
     loyalty_cli.init_app(app)
+    demo_cli.init_app(app)
     return app

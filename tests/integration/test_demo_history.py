@@ -9,10 +9,10 @@ import re
 
 from sqlalchemy import func, select, text
 
-from saas.demo import DEMO_TENANTS, seed_demo
 from saas.extensions import db
 from saas.models import StaffUser, Tenant
 from saas.permissions import Role
+from tenants.demo.seed import DEMO_TENANTS, seed_demo
 from tenants.domain.dates import add_months
 from tenants.models import (
     Member,
@@ -174,7 +174,7 @@ def test_seeding_again_only_adds_the_missing_members_and_the_command_reports_pro
 
 
 def test_a_member_whose_history_fails_is_skipped_and_the_rest_of_the_batch_is_kept(app_ctx, monkeypatch):
-    from saas import demo_history
+    from tenants.demo import history as demo_history
     from tenants.services.errors import ServiceError
 
     seed_demo(members=0, today=TODAY)

@@ -21,7 +21,7 @@ demo = AppGroup("demo", help="Demo data for trying Huiyuan out.")
 def seed_command(url: str, members: int | None, today: dt.datetime | None) -> None:
     """Create the four demo tenants (skipping those that exist), give each a year of member history
     (only what is missing), and print their log-ins."""
-    from saas.demo import DEMO_MEMBERS, DEMO_PASSWORD, DEMO_PIN, seed_demo
+    from tenants.demo.seed import DEMO_MEMBERS, DEMO_PASSWORD, DEMO_PIN, seed_demo
 
     members = DEMO_MEMBERS if members is None else members
     live = sys.stdout.isatty()

@@ -1,5 +1,5 @@
 """Demo tenants for `make run`: one per vertical, 3 stores each (the mall's are alliance merchants),
-staff in every role, and a year of member history (saas/demo_history.py). Idempotent: a tenant that
+staff in every role, and a year of member history (tenants/demo/history.py). Idempotent: a tenant that
 exists already is kept; only the members it is still missing are added (an interrupted run resumes)."""
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from saas.demo_history import HistoryStats, seed_history
 from saas.extensions import db
 from saas.models import StaffUser
 from saas.passwords import hash_password
 from saas.permissions import Role
 from saas.signup import create_tenant
+from tenants.demo.history import HistoryStats, seed_history
 from tenants.domain.dates import add_months
 from tenants.models import Region, Store
 from tenants.resolve import tenant_by_slug
