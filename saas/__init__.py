@@ -36,6 +36,9 @@ def create_app(config: dict | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         config_module.INSTANCE.mkdir(parents=True, exist_ok=True)
     ext.db.init_app(app)
+    from saas import embedded
+
+    embedded.init_app(app, ext.db)
     ext.migrate.init_app(app, ext.db, directory=str(config_module.ROOT / "migrations"), render_as_batch=True)
     ext.csrf.init_app(app)
     ext.htmx.init_app(app)
