@@ -30,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # a line per plugin at every start
 
     from saas import extensions as ext
 

@@ -27,7 +27,7 @@ import datetime as dt
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -58,8 +58,21 @@ def seed_history(*, vertical: str, members: int, today: dt.date | None = None, n
     The program must be in force from before the history starts (a year before `today`): legacy
     members are imported on its first day. Commits once per batch. Returns what was done.
     """
-    started = time.perf_counter()
     stats = HistoryStats()
+    for done, total in history_batches(stats, vertical=vertical, members=members, today=today, now=now, seed=seed,
+                                       phone_block=phone_block, phone_blocks=phone_blocks, batch=batch):
+        if progress:
+            progress(done, total)
+    return stats
+
+
+def history_batches(stats: HistoryStats, *, vertical: str, members: int, today: dt.date | None = None,
+                    now: dt.datetime | None = None, seed: int | str = 2026, phone_block: int = 0,
+                    phone_blocks: int = 1, batch: int = BATCH) -> Iterator[tuple[int, int]]:
+    """`seed_history` one committed batch at a time: yields (members done, members) after each batch and
+    adds what was done to `stats`. Each step must run in the tenant's context (steps of several tenants
+    may be interleaved: each tenant's history depends on its own seed only)."""
+    started = time.perf_counter()
     tenant = current_tenant()
     zone = ZoneInfo(tenant.timezone)
     now = now or dt.datetime.now(zone)
@@ -68,12 +81,12 @@ def seed_history(*, vertical: str, members: int, today: dt.date | None = None, n
         now = dt.datetime.combine(today, dt.time(23, 59), tzinfo=zone)
     stats.existing = db.session.scalar(select(func.count(Member.id))) or 0
     if members <= 0 or stats.existing >= members:
-        return stats
+        return
     first = db.session.scalar(select(func.min(ProgramVersion.effective_from)))
     start = add_months(today, -12)
     if first is None or first > start:
         stats.skipped_reason = f"the program starts on {first}, after the history would (from {start})"
-        return stats
+        return
     ctx = Context(VERTICALS[vertical](), today, now, zone, first, phone_block, phone_blocks)
     _stock_rewards(ctx)
     planner, poster = Planner(ctx), Poster(ctx)
@@ -86,10 +99,9 @@ def seed_history(*, vertical: str, members: int, today: dt.date | None = None, n
         _refer(plans, random.Random(seeds[first_index]), ctx)
         if plans:
             stats.add(_post_batch(poster, plans, today, stats))
-        if progress:
-            progress(min(first_index + batch, members), members)
-    stats.seconds = time.perf_counter() - started
-    return stats
+        stats.seconds = time.perf_counter() - started
+        yield min(first_index + batch, members), members
+    db.session.commit()  # the reward stock, when every member was there already
 
 
 def _refer(plans: list[Plan], rng: random.Random, ctx: Context) -> None:
