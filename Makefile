@@ -28,10 +28,9 @@ messages: $(STAMP)
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 --no-location --sort-output -o saas/translations/messages.pot saas tenants templates >/dev/null
 	$(VENV)/bin/pybabel update --quiet -i saas/translations/messages.pot -d saas/translations --no-fuzzy-matching
 
+# Migrate, create the demo tenants, serve at once; the demo's member history is added in the background.
 run: install
-	$(FLASK) db upgrade
-	$(FLASK) demo seed --url http://$(HOST):$(PORT)
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	@$(FLASK) demo run --host $(HOST) --port $(PORT)
 
 test: install
 	@bash .ci/system-deps.sh

@@ -196,3 +196,11 @@ def revalidate_foreign_keys(owner_url: str, tables: Iterable[str]) -> float:
             conn.execute(f'ALTER TABLE {fk.table} DROP CONSTRAINT "{fk.name}"')
     restore_foreign_keys(url, fks)
     return time.perf_counter() - started
+
+
+def analyze(owner_url: str) -> float:
+    """VACUUM (ANALYZE) as the owner: statistics for the planner and the visibility map."""
+    started = time.perf_counter()
+    with psycopg.connect(libpq_url(owner_url), autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE)")
+    return round(time.perf_counter() - started, 1)

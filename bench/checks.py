@@ -1,21 +1,8 @@
-"""After a load: ANALYZE, and checks that the generated ledgers and tiers are what the product keeps."""
+"""After a load: checks that the generated ledgers and tiers are what the product keeps."""
 
 from __future__ import annotations
 
 import time
-
-import psycopg
-
-from bench.bulk import libpq_url
-
-
-def analyze(owner_url: str) -> float:
-    """VACUUM (ANALYZE) as the owner: statistics for the planner and the visibility map."""
-    started = time.perf_counter()
-    with psycopg.connect(libpq_url(owner_url), autocommit=True) as conn:
-        conn.execute("VACUUM (ANALYZE)")
-    return round(time.perf_counter() - started, 1)
-
 
 LEDGER_SQL = """
 WITH pe AS (SELECT member_id, sum(points) AS s FROM points_entries GROUP BY member_id),

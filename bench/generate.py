@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
-from bench.bulk import BulkLoader, libpq_url, text_field
+from bench.bulk import BulkLoader, analyze, libpq_url, text_field
 from saas.ids import SEQ_LIMIT, compose_id, ms_since_epoch
 from tenants.services.members import luhn_digit
 
@@ -500,8 +500,6 @@ def generate(app, owner_url: str, size, *, seed: int = 1, as_of: dt.date | None 
                 setattr(totals, name, getattr(totals, name) + getattr(got, name))
         generate_s = time.perf_counter() - copy_started
     rows = load.counts
-    from bench.checks import analyze
-
     cluster_s = cluster_by_time(owner_url, log=log)
     analyze_s = analyze(owner_url)
     log(f"rows: {sum(rows.values()):,} in {generate_s:.1f} s generating + {load.timings['commit_s']:.1f} s "

@@ -25,7 +25,7 @@ from pathlib import Path
 import psycopg
 
 from bench.bulk import libpq_url
-from bench.settings import Urls
+from bench.settings import TARGETS, Urls
 
 HEADERS = ("会员姓名", "手机号码", "电子邮箱", "生日", "性别", "会员卡号", "入会日期", "会员等级", "积分余额",
            "储值余额", "赠送余额", "累计消费", "最后消费日期", "备注")
@@ -184,8 +184,6 @@ def legacy_import(urls: Urls, members: int, *, as_of: dt.date | None = None, wor
                   keep: bool = False, log=print) -> dict:
     """Scenario 5 end to end; the ratio is the import's rows per second over COPY's."""
     import tempfile
-
-    from bench.scenarios import TARGETS
 
     as_of = as_of or dt.date.today()
     target, tenant_id = prepare_database(urls, as_of)

@@ -33,10 +33,8 @@ from bench.generate import LARGE_SLUG
 from bench.loadgen import paths_load, pgbench, pgbench_init, wrk
 from bench.machine import describe
 from bench.server import gunicorn
-from bench.settings import Urls
+from bench.settings import TARGETS, Urls
 
-TARGETS = {"purchase_rps_ratio": 0.5, "purchase_p99_ms": 25.0, "lookup_ratio": 1.5, "segments_ratio": 3.0,
-           "import_ratio": 0.25}
 AMOUNTS_FEN = (9_900, 19_900, 25_900, 39_900, 59_900, 129_900)
 
 

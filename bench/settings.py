@@ -13,6 +13,9 @@ from dataclasses import dataclass, replace
 from sqlalchemy.engine import make_url
 
 BENCH_DB = "huiyuan_bench"
+# What each scenario must reach (bench/RESULTS.md): ratios to the reference measured in the same run.
+TARGETS = {"purchase_rps_ratio": 0.5, "purchase_p99_ms": 25.0, "lookup_ratio": 1.5, "segments_ratio": 3.0,
+           "import_ratio": 0.25}
 
 
 @dataclass(frozen=True)

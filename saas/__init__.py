@@ -30,12 +30,16 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # a line per plugin at every start
 
     from saas import extensions as ext
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         config_module.INSTANCE.mkdir(parents=True, exist_ok=True)
     ext.db.init_app(app)
+    from saas import embedded
+
+    embedded.init_app(app, ext.db)
     ext.migrate.init_app(app, ext.db, directory=str(config_module.ROOT / "migrations"), render_as_batch=True)
     ext.csrf.init_app(app)
     ext.htmx.init_app(app)
@@ -70,9 +74,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     billing.init_app(app)  # after the tenant views and the API: its read-only check attaches to them
 
-    from saas import cli
     from tenants import cli as loyalty_cli
+    from tenants.demo import cli as demo_cli
 
-    cli.init_app(app)
     loyalty_cli.init_app(app)
+    demo_cli.init_app(app)
     return app

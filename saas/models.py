@@ -10,7 +10,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    DateTime,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -20,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from saas.dbtypes import UTCDateTime
 from saas.extensions import db
 from saas.ids import new_id
 from tenants.scoping import TenantOwned
@@ -56,7 +56,7 @@ class Tenant(db.Model):
     owner_email: Mapped[str] = mapped_column(String(254), unique=True)
     # Operational settings (not loyalty rules), e.g. {"backdate_days": 7}; see saas/settings.py.
     settings: Mapped[dict] = mapped_column(JsonDoc, default=dict)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class StaffUser(TenantOwned, UserMixin, db.Model):
@@ -77,12 +77,12 @@ class StaffUser(TenantOwned, UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     locale: Mapped[str | None] = mapped_column(String(10))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # Personal 4–6 digit PIN for switching person on a shared counter tablet (argon2 hash).
     pin_hash: Mapped[str | None] = mapped_column(String(200))
     pin_failures: Mapped[int] = mapped_column(Integer, default=0)
-    pin_locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    pin_locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     # Flask-Login: the id carries tenant and server-side session, so a cookie is worthless
     # under another tenant's URL and after logout.
@@ -106,8 +106,8 @@ class StaffSession(TenantOwned, db.Model):
     )
 
     user_id: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     user_agent: Mapped[str] = mapped_column(String(200), default="")
     ip: Mapped[str] = mapped_column(String(64), default="")
 
@@ -125,9 +125,9 @@ class Invitation(TenantOwned, db.Model):
     user_id: Mapped[int] = mapped_column(BigInteger)
     invited_by: Mapped[int] = mapped_column(BigInteger)
     token_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    accepted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class AuditEntry(TenantOwned, db.Model):
@@ -136,7 +136,7 @@ class AuditEntry(TenantOwned, db.Model):
     __tablename__ = "audit_log"
     __table_args__ = (Index(None, "tenant_id", "at"),)
 
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     actor_id: Mapped[int | None] = mapped_column(BigInteger)
     action: Mapped[str] = mapped_column(String(60))
     target: Mapped[str] = mapped_column(String(120), default="")
@@ -161,6 +161,6 @@ class CounterDevice(TenantOwned, db.Model):
     name: Mapped[str] = mapped_column(String(80))
     token_hash: Mapped[str] = mapped_column(String(64))
     registered_by: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -99,8 +99,11 @@ def create_tenant(
     password: str,
     language: str,
     today: dt.date | None = None,
+    password_hash: str | None = None,
 ) -> SignupResult:
-    """Create tenant + owner + first store + program v1 from the vertical preset. Caller commits."""
+    """Create tenant + owner + first store + program v1 from the vertical preset. Caller commits.
+
+    `password_hash`, when given, is the hash of `password` already made (the demo signs four owners up)."""
     tenant = Tenant(
         id=new_id(),
         slug=slug,
@@ -123,7 +126,7 @@ def create_tenant(
             email=email.lower(),
             name=owner_name,
             role=Role.OWNER,
-            password_hash=hash_password(password),
+            password_hash=password_hash or hash_password(password),
             locale=language,
         )
         db.session.add_all([store, owner])

@@ -71,10 +71,7 @@ def find_invitation(token: str) -> Invitation | None:
     ).scalar_one_or_none()
     if invitation is None or invitation.accepted_at is not None:
         return None
-    expires = invitation.expires_at
-    if expires.tzinfo is None:
-        expires = expires.replace(tzinfo=dt.UTC)
-    return invitation if expires > utcnow() else None
+    return invitation if invitation.expires_at > utcnow() else None
 
 
 def accept_invitation(invitation: Invitation, password: str) -> StaffUser:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Date, DateTime, ForeignKeyConstraint, Index, Integer, LargeBinary, String
+from sqlalchemy import BigInteger, Date, ForeignKeyConstraint, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from saas.dbtypes import UTCDateTime
 from saas.extensions import db
 from saas.models import JsonDoc, utcnow
 from tenants.scoping import TenantOwned
@@ -72,9 +73,9 @@ class MemberImport(TenantOwned, db.Model):
     error_params: Mapped[dict] = mapped_column(JsonDoc, default=dict)
     created_by: Mapped[int | None] = mapped_column(BigInteger)
     committed_by: Mapped[int | None] = mapped_column(BigInteger)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     @property
     def running(self) -> bool:

@@ -9,7 +9,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -18,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from saas.dbtypes import UTCDateTime
 from saas.extensions import db
 from saas.models import JsonDoc, utcnow
 from tenants.scoping import TenantOwned
@@ -59,7 +59,7 @@ class ProgramVersion(TenantOwned, db.Model):
     effective_from: Mapped[dt.date] = mapped_column(Date)
     rules: Mapped[dict] = mapped_column(JsonDoc)
     note: Mapped[str] = mapped_column(String(200), default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by: Mapped[int | None] = mapped_column(BigInteger)
 
 
@@ -142,7 +142,7 @@ class Member(TenantOwned, db.Model):
     stored_value_fen: Mapped[int] = mapped_column(BigInteger, default=0)  # = sum of stored-value entries
     # Category price rates unlocked by top-ups (hotel: rooms at 8折), e.g. {"rooms": 8000}.
     unlocked_price_bp: Mapped[dict] = mapped_column(JsonDoc, default=dict)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Card(TenantOwned, db.Model):
@@ -163,7 +163,7 @@ class Card(TenantOwned, db.Model):
     status: Mapped[str] = mapped_column(String(20), default="active")
     issued_on: Mapped[dt.date] = mapped_column(Date)
     valid_until: Mapped[dt.date | None] = mapped_column(Date)
-    blocked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    blocked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     replaced_by_id: Mapped[int | None] = mapped_column(BigInteger)
     pin_hash: Mapped[str | None] = mapped_column(String(200))
     pin_failures: Mapped[int] = mapped_column(Integer, default=0)
@@ -213,7 +213,7 @@ class PointsEntry(TenantOwned, db.Model):
     program_version: Mapped[int] = mapped_column(Integer)
     staff_id: Mapped[int | None] = mapped_column(BigInteger)
     approved_by: Mapped[int | None] = mapped_column(BigInteger)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class StoredValueLot(TenantOwned, db.Model):
@@ -252,7 +252,7 @@ class StoredValueEntry(TenantOwned, db.Model):
     reason: Mapped[str] = mapped_column(String(200), default="")
     program_version: Mapped[int] = mapped_column(Integer)
     staff_id: Mapped[int | None] = mapped_column(BigInteger)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Purchase(TenantOwned, db.Model):
@@ -271,7 +271,7 @@ class Purchase(TenantOwned, db.Model):
     staff_id: Mapped[int | None] = mapped_column(BigInteger)
     device: Mapped[str] = mapped_column(String(60), default="")
     receipt_no: Mapped[str] = mapped_column(String(60), default="")
-    business_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    business_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     business_date: Mapped[dt.date] = mapped_column(Date)
     goods_fen: Mapped[int] = mapped_column(BigInteger)
     voucher_fen: Mapped[int] = mapped_column(BigInteger)
@@ -296,7 +296,7 @@ class Purchase(TenantOwned, db.Model):
     def returned_of(self, line_id: str) -> int:
         """How many of line `line_id` were returned so far."""
         return int((self.returned or {}).get(line_id, 0))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class PurchaseReturn(TenantOwned, db.Model):
@@ -322,7 +322,7 @@ class PurchaseReturn(TenantOwned, db.Model):
     written_off_fen: Mapped[int] = mapped_column(BigInteger)
     spend_reversed_fen: Mapped[int] = mapped_column(BigInteger)
     program_version: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class TopUp(TenantOwned, db.Model):
@@ -343,7 +343,7 @@ class TopUp(TenantOwned, db.Model):
     unlock_tier: Mapped[str | None] = mapped_column(String(40))
     lot_id: Mapped[int] = mapped_column(BigInteger)
     program_version: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Redemption(TenantOwned, db.Model):
@@ -365,7 +365,7 @@ class Redemption(TenantOwned, db.Model):
     voucher_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     gift: Mapped[str] = mapped_column(String(200), default="")
     program_version: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class RewardStock(TenantOwned, db.Model):
@@ -422,7 +422,7 @@ class TierChangeRow(TenantOwned, db.Model):
     reason_code: Mapped[str] = mapped_column(String(40))
     reason_params: Mapped[dict] = mapped_column(JsonDoc, default=dict)
     program_version: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class IdempotencyKey(TenantOwned, db.Model):
@@ -435,7 +435,7 @@ class IdempotencyKey(TenantOwned, db.Model):
     operation: Mapped[str] = mapped_column(String(40))
     request_hash: Mapped[str] = mapped_column(String(64))
     response: Mapped[dict | None] = mapped_column(JsonDoc)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ApiKey(TenantOwned, db.Model):
@@ -448,9 +448,9 @@ class ApiKey(TenantOwned, db.Model):
     prefix: Mapped[str] = mapped_column(String(24))  # shown in lists; identifies the key
     secret_hash: Mapped[str] = mapped_column(String(64))
     created_by: Mapped[int | None] = mapped_column(BigInteger)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class RewardStockMovement(TenantOwned, db.Model):
@@ -475,4 +475,4 @@ class RewardStockMovement(TenantOwned, db.Model):
     staff_id: Mapped[int | None] = mapped_column(BigInteger)
     business_date: Mapped[dt.date] = mapped_column(Date)
     redemption_id: Mapped[int | None] = mapped_column(BigInteger)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

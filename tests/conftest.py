@@ -6,6 +6,7 @@ security is really in force; migrations and table clean-up run as the schema own
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
 import os
@@ -230,9 +231,9 @@ def _truncate(owner_engine, tables: list[str]) -> None:
         conn.execute(statement)
 
 
-@pytest.fixture(scope="session")
-def live_server(app):
-    """The app served from a thread on a free loopback port (for Chromium and for webhook senders)."""
+@contextlib.contextmanager
+def serving(app):
+    """`app` served from a thread on a free loopback port; yields its base URL."""
     import logging
     import threading
 
@@ -242,9 +243,47 @@ def live_server(app):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The app served from a thread on a free loopback port (for Chromium and for webhook senders)."""
+    with serving(app) as url:
+        yield url
+
+
+def sqlite_config(path: Path, **overrides) -> dict:
+    """What `make run` configures: a SQLite file, no Redis (jobs in-process, rate limits in memory)."""
+    url = f"sqlite:///{path}"
+    return {"TESTING": True, "SECRET_KEY": "embedded-test-key", "SQLALCHEMY_DATABASE_URI": url,
+            "MIGRATION_DATABASE_URI": url, "REDIS_URL": None, "RATELIMIT_STORAGE_URI": "memory://",
+            "SERVER_NAME": None, "SESSION_COOKIE_SECURE": False, "MAIL_SERVER": None, **overrides}
+
+
+@pytest.fixture
+def sqlite_app(tmp_path):
+    """The embedded default of `make run`: a fresh SQLite file migrated with the real migrations."""
+    from flask_migrate import upgrade
+
+    app = create_app(sqlite_config(tmp_path / "embedded.db"))
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        upgrade()
+        db.session.remove()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def sqlite_live_server(sqlite_app):
+    with serving(sqlite_app) as url:
+        yield url
 
 
 @pytest.fixture

@@ -179,10 +179,6 @@ class Access:
         return f"{reason} {READ_ONLY_TAIL}"
 
 
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
-
-
 def access_of(row: Subscription | None, *, now: dt.datetime, enabled: bool = True) -> Access:
     """The rule of the table in this module's docstring, as a pure function of the row and the time."""
     if row is None:
@@ -192,7 +188,7 @@ def access_of(row: Subscription | None, *, now: dt.datetime, enabled: bool = Tru
             log.warning("billing: no subscription row; treated as a trial without end")
         return Access(FULL, "trial" if enabled else "billing_off", plan_named(TRIAL), S.TRIALING, billing_on=enabled)
     plan, status = plan_named(row.plan), row.status
-    trial_end, grace_until = _aware(row.trial_end), _aware(row.grace_until)
+    trial_end, grace_until = row.trial_end, row.grace_until
 
     def make(level: str, reason: str) -> Access:
         return Access(level, reason, plan, status, trial_end, grace_until, enabled)

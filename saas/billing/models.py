@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from saas.dbtypes import UTCDateTime
 from saas.extensions import db
 from saas.ids import new_id
 from saas.models import utcnow
@@ -50,14 +51,14 @@ class Subscription(db.Model):
     status: Mapped[str] = mapped_column(String(20))
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255))
     stripe_subscription_id: Mapped[str | None] = mapped_column(String(255))
-    trial_end: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    current_period_end: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    trial_end: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    current_period_end: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, default=False)
-    grace_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    grace_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     # Stripe time (event `created`) of the newest event applied: older news never overwrites newer.
-    last_event_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    last_event_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class ProcessedStripeEvent(db.Model):
@@ -70,7 +71,7 @@ class ProcessedStripeEvent(db.Model):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False, default=new_id)
     event_id: Mapped[str] = mapped_column(String(255))
     type: Mapped[str] = mapped_column(String(100))
-    created: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # Stripe's time
+    created: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # Stripe's time
     tenant_id: Mapped[int | None] = mapped_column(BigInteger)  # informative, no FK (tenants may go)
     outcome: Mapped[str] = mapped_column(String(20), default="processed")  # processed | ignored | unmatched
-    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -38,13 +38,6 @@ def from_timestamp(value: Any) -> dt.datetime | None:
     return dt.datetime.fromtimestamp(int(value), dt.UTC)
 
 
-def aware(value: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands back naive datetimes; every time we store is UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value
-
-
 def start_trial(tenant: Tenant, now: dt.datetime | None = None) -> Subscription:
     """Sign-up: the tenant starts a TRIAL_DAYS free trial (no card asked). The caller commits."""
     now = now or utcnow()
@@ -87,7 +80,7 @@ def start_checkout(tenant: Tenant, plan: Plan, *, success_url: str, cancel_url: 
     now = now or utcnow()
     row = subscription_for(tenant.id) or start_trial(tenant, now)
     customer_id = ensure_customer(row, tenant)
-    trial_end = aware(row.trial_end) if row.status == S.TRIALING and not row.stripe_subscription_id else None
+    trial_end = row.trial_end if row.status == S.TRIALING and not row.stripe_subscription_id else None
     keep_trial = trial_end is not None and trial_end - now > dt.timedelta(hours=49)
     session = gateway.create_checkout_session(
         customer_id=customer_id, price_id=plan.stripe_plan, success_url=success_url, cancel_url=cancel_url,
@@ -170,7 +163,7 @@ def apply_stripe_subscription(row: Subscription, sub: dict, at: dt.datetime) -> 
             row.grace_until = at + dt.timedelta(days=GRACE_DAYS)
     else:
         row.grace_until = None
-    last = aware(row.last_event_at)
+    last = row.last_event_at
     row.last_event_at = at if last is None or at > last else last
     row.updated_at = utcnow()
     return True

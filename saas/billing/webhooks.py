@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from saas.billing import stripe_gateway as gateway
 from saas.billing.models import ProcessedStripeEvent, Subscription
-from saas.billing.subscriptions import apply_stripe_subscription, aware, customer_of, from_timestamp
+from saas.billing.subscriptions import apply_stripe_subscription, customer_of, from_timestamp
 from saas.extensions import db
 from saas.models import Tenant, utcnow
 
@@ -108,7 +108,7 @@ def sync(row: Subscription, subscription_id: str, at: dt.datetime, fallback: dic
     try:
         current = gateway.retrieve_subscription(subscription_id)
     except gateway.NotFound:
-        last = aware(row.last_event_at)
+        last = row.last_event_at
         if fallback is None or (last is not None and at < last):
             return row
         current = fallback

@@ -227,8 +227,7 @@ def is_stale(imp: MemberImport, now: dt.datetime | None = None) -> bool:
     """A running job that has not reported progress for a while (its worker died): it may be started again."""
     if not imp.running or imp.updated_at is None:
         return False
-    updated = imp.updated_at if imp.updated_at.tzinfo else imp.updated_at.replace(tzinfo=dt.UTC)
-    return (now or utcnow()) - updated > STALE_AFTER
+    return (now or utcnow()) - imp.updated_at > STALE_AFTER
 
 
 def can_map(imp: MemberImport) -> bool:

@@ -4,10 +4,10 @@ These tests ask for no member history (members=0) to stay fast; tests/integratio
 covers the history.
 """
 
-from saas.demo import DEMO_PASSWORD, DEMO_TENANTS, seed_demo
 from saas.extensions import db
 from saas.models import StaffUser, Tenant
 from saas.permissions import Role
+from tenants.demo.seed import DEMO_PASSWORD, DEMO_TENANTS, seed_demo
 from tenants.models import ProgramVersion, Store
 from tenants.scoping import tenant_context
 from tests.conftest import login
@@ -69,8 +69,8 @@ def test_the_mall_store_list_says_which_merchants_do_not_accept_the_card(client,
 
 
 def test_demo_staff_can_use_the_counter_with_the_printed_pin(app_ctx):
-    from saas.demo import DEMO_PIN
     from saas.passwords import verify_password
+    from tenants.demo.seed import DEMO_PIN
 
     seed_demo(members=0)
     tenant = db.session.query(Tenant).filter_by(slug="demo-clothing").one()

@@ -9,10 +9,10 @@ import re
 
 from sqlalchemy import func, select, text
 
-from saas.demo import DEMO_TENANTS, seed_demo
 from saas.extensions import db
 from saas.models import StaffUser, Tenant
 from saas.permissions import Role
+from tenants.demo.seed import DEMO_TENANTS, seed_demo
 from tenants.domain.dates import add_months
 from tenants.models import (
     Member,
@@ -174,21 +174,22 @@ def test_seeding_again_only_adds_the_missing_members_and_the_command_reports_pro
 
 
 def test_a_member_whose_history_fails_is_skipped_and_the_rest_of_the_batch_is_kept(app_ctx, monkeypatch):
-    from saas import demo_history
+    from tenants.demo.history import seed_history
+    from tenants.demo.posting import Poster
     from tenants.services.errors import ServiceError
 
     seed_demo(members=0, today=TODAY)
-    real_enrol = demo_history._Poster.enrol
+    real_enrol = Poster.enrol
 
     def enrol(self, lives, plan):
         if plan.index == 2:
             raise ServiceError("validation_failed", fields={"phone": "refused for this test"})
         return real_enrol(self, lives, plan)
 
-    monkeypatch.setattr(demo_history._Poster, "enrol", enrol)
+    monkeypatch.setattr(Poster, "enrol", enrol)
     tenant = db.session.scalar(select(Tenant).where(Tenant.slug == "demo-clothing"))
     with tenant_context(tenant):
-        stats = demo_history.seed_history(vertical="clothing", members=5, today=TODAY)
+        stats = seed_history(vertical="clothing", members=5, today=TODAY)
         assert (stats.members, stats.failed) == (4, 1)
         assert db.session.scalar(select(func.count(Member.id))) == 4
         assert set(db.session.scalars(select(TierAccount.evaluated_through))) == {TODAY}

@@ -438,7 +438,7 @@ def test_the_migration_opens_the_ledger_with_the_stock_already_on_hand(app, shop
 
 
 def test_the_demo_history_stocks_rewards_through_the_ledger(app_ctx):
-    from saas.demo_history import seed_history
+    from tenants.demo.history import seed_history
 
     tenant = make_tenant("stock-demo", vertical="clothing", program_from=dt.date(2025, 1, 1))
     make_staff(tenant, "clerk")

@@ -1,20 +1,20 @@
 """Demo tenants for `make run`: one per vertical, 3 stores each (the mall's are alliance merchants),
-staff in every role, and a year of member history (saas/demo_history.py). Idempotent: a tenant that
+staff in every role, and a year of member history (tenants/demo/history.py). Idempotent: a tenant that
 exists already is kept; only the members it is still missing are added (an interrupted run resumes)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from saas.demo_history import HistoryStats, seed_history
 from saas.extensions import db
 from saas.models import StaffUser
 from saas.passwords import hash_password
 from saas.permissions import Role
 from saas.signup import create_tenant
+from tenants.demo.history import HistoryStats, history_batches
 from tenants.domain.dates import add_months
 from tenants.models import Region, Store
 from tenants.resolve import tenant_by_slug
@@ -87,36 +87,78 @@ def seed_demo(password: str = DEMO_PASSWORD, *, members: int = DEMO_MEMBERS, tod
     `progress(slug, members done, members)` is called after each committed batch, `summary(slug, stats)`
     once per tenant. Members already there are kept, so a second run only reads.
     """
-    logins: list[DemoLogin] = []
-    password_hash = None
-    for block, spec in enumerate(DEMO_TENANTS):
-        tenant = tenant_by_slug(spec.slug)
-        if tenant is None:
-            password_hash = password_hash or hash_password(password)
+    create_demo_tenants(password, today=today)
+    for _step in seed_demo_history(members=members, today=today, now=now, progress=progress, summary=summary):
+        pass
+    return demo_logins()
+
+
+def create_demo_tenants(password: str = DEMO_PASSWORD, *, today: dt.date | None = None) -> None:
+    """The demo tenants that are missing, with their stores, staff and program (no members): a few seconds."""
+    hashes: dict[str, str] = {}  # argon2 takes half a second a hash: one for all the passwords, one for the PINs
+    for spec in DEMO_TENANTS:
+        if tenant_by_slug(spec.slug) is None:
+            if not hashes:
+                hashes = {"password": hash_password(password), "pin": hash_password(DEMO_PIN)}
             # The program is in force a month before the history starts: members of the old system
             # are imported on its first day.
             day = today or dt.datetime.now(ZoneInfo(DEMO_ZONE)).date()
-            tenant = _create(spec, password, password_hash, program_from=add_months(day, -13))
+            _create(spec, password, hashes["password"], hashes["pin"], program_from=add_months(day, -13))
             db.session.commit()
+
+
+def seed_demo_history(*, members: int = DEMO_MEMBERS, today: dt.date | None = None, now: dt.datetime | None = None,
+                      progress: Callable[[str, int, int], None] | None = None,
+                      summary: Callable[[str, HistoryStats], None] | None = None) -> Iterator[None]:
+    """The demo tenants' missing history, one committed batch of one tenant per step, the tenants in
+    turn (so that every tenant has members early on). Yields between steps; the same history as
+    tenant after tenant, since each tenant's depends on its own seed."""
+    running = []
+    for block, spec in enumerate(DEMO_TENANTS):
+        tenant = tenant_by_slug(spec.slug)
+        if tenant is None:
+            continue
+        stats = HistoryStats()
         with tenant_context(tenant):
-            stats = seed_history(vertical=spec.vertical, members=members, today=today, now=now, seed=DEMO_SEED,
-                                 phone_block=block, phone_blocks=len(DEMO_TENANTS),
-                                 progress=(lambda done, total, slug=spec.slug: progress(slug, done, total))
-                                 if progress else None)
-            if summary:
-                summary(spec.slug, stats)
+            steps = history_batches(stats, vertical=spec.vertical, members=members, today=today, now=now,
+                                    seed=DEMO_SEED, phone_block=block, phone_blocks=len(DEMO_TENANTS))
+        running.append((spec.slug, tenant, stats, steps))
+    while running:
+        for entry in list(running):
+            slug, tenant, stats, steps = entry
+            with tenant_context(tenant):
+                step = next(steps, None)
+            if step is None:
+                running.remove(entry)
+                if summary:
+                    summary(slug, stats)
+            elif progress:
+                progress(slug, *step)
+            yield
+
+
+def demo_logins() -> list[DemoLogin]:
+    """Every demo log-in, tenant by tenant, the owner first, then by role and e-mail."""
+    logins: list[DemoLogin] = []
+    rank = {role.value: n for n, role in enumerate(Role)}
+    for spec in DEMO_TENANTS:
+        tenant = tenant_by_slug(spec.slug)
+        if tenant is None:
+            continue
+        with tenant_context(tenant):
             stores = {s.id: s.name for s in db.session.query(Store)}
-            for user in db.session.query(StaffUser).order_by(StaffUser.role, StaffUser.email):
-                logins.append(DemoLogin(spec.slug, user.email, user.role, stores.get(user.store_id, "")))
+            regions = {r.id: r.name for r in db.session.query(Region)}
+            staff = sorted(db.session.query(StaffUser), key=lambda u: (rank.get(u.role, len(rank)), u.email))
+            logins += [DemoLogin(spec.slug, u.email, u.role, stores.get(u.store_id) or regions.get(u.region_id, ""))
+                       for u in staff]
     db.session.commit()
     return logins
 
 
-def _create(spec: DemoTenant, password: str, password_hash: str, program_from: dt.date):
-    pin_hash = hash_password(DEMO_PIN)
+def _create(spec: DemoTenant, password: str, password_hash: str, pin_hash: str, program_from: dt.date):
     result = create_tenant(business_name=spec.name, slug=spec.slug, vertical=spec.vertical,
                            owner_name=spec.owner, email=_email("owner", spec.vertical), password=password,
-                           language="zh_CN", today=program_from)
+                           language="zh_CN", today=program_from, password_hash=password_hash)
     with tenant_context(result.tenant):
         regions = [Region(name=name) for name in spec.regions]
         db.session.add_all(regions)
