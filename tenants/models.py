@@ -89,8 +89,8 @@ class TierAccount(TenantOwned, db.Model):
     evaluated_through: Mapped[dt.date | None] = mapped_column(Date)
     program_version: Mapped[int] = mapped_column(Integer)
     # On the counter day, what happened after this instant still counts (§19.16); None: the whole day is out.
-    tier_counter_after_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    counter_after_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    tier_counter_after_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    counter_after_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class Member(TenantOwned, db.Model):
@@ -398,7 +398,7 @@ class TierActivityRow(TenantOwned, db.Model):
     amount_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     tier_code: Mapped[str | None] = mapped_column(String(40))
     ref: Mapped[str] = mapped_column(String(60), default="")
-    occurred_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))  # orders a day's events
+    occurred_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())  # orders a day's events
     belongs_on: Mapped[dt.date | None] = mapped_column(Date)  # a return: its purchase's release day (§19.14)
 
 
