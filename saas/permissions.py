@@ -53,6 +53,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "members.export": frozenset({O, A, M}),
     "members.import": frozenset({O, A}),  # legacy members from a CSV/XLSX file, with their balances
     "points.adjust": frozenset({O, A, M}),
+    "tiers.grant": frozenset({O, A}),  # 总部授予: a tier by HQ or campaign grant, with a reason (audited)
     "rewards.stock": frozenset({O, A, M}),  # receive and count reward catalogue stock
     "care.followups": frozenset({O, A, R, M, V}),
     "reports.store": frozenset({O, A, R, M}),

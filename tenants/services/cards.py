@@ -158,8 +158,12 @@ def replaceable_on(card: Card) -> dt.date | None:
     return dcards.replacement_available_on(program, state, calendar=work_calendar(state.blocked_at.date()))
 
 
-def replace_lost_card(card: Card, on: dt.date, new_number: str | None = None, staff_id: int | None = None) -> Card:
-    """补卡: after the program's delay, for its fee; tier, points and balance stay with the member."""
+def replace_lost_card(card: Card, on: dt.date, new_number: str | None = None, staff_id: int | None = None,
+                      store_id: int | None = None) -> Card:
+    """补卡: after the program's delay, for its fee; tier, points and balance stay with the member.
+
+    The fee (the new card's `fee_fen`) is card income of the staff member and the store that replaced it.
+    """
     from tenants.services.members import new_card_number
 
     ledger.lock_member(card.member_id)
@@ -170,11 +174,12 @@ def replace_lost_card(card: Card, on: dt.date, new_number: str | None = None, st
         swap = dcards.replace_card(program, state, new_number or new_card_number(), on, calendar=calendar)
     except DomainError as err:
         raise ServiceError.from_domain(err) from err
-    return _swap(card, swap, staff_id)
+    return _swap(card, swap, staff_id, store_id)
 
 
-def exchange_card(card: Card, on: dt.date, new_number: str | None = None, staff_id: int | None = None) -> Card:
-    """换卡: a damaged card swapped for a new number."""
+def exchange_card(card: Card, on: dt.date, new_number: str | None = None, staff_id: int | None = None,
+                  store_id: int | None = None) -> Card:
+    """换卡: a damaged card swapped for a new number, for the exchange fee (card income, as a replacement's)."""
     from tenants.services.members import new_card_number
 
     ledger.lock_member(card.member_id)
@@ -183,13 +188,14 @@ def exchange_card(card: Card, on: dt.date, new_number: str | None = None, staff_
         swap = dcards.exchange_card(program, _domain_card(card), new_number or new_card_number(), on)
     except DomainError as err:
         raise ServiceError.from_domain(err) from err
-    return _swap(card, swap, staff_id)
+    return _swap(card, swap, staff_id, store_id)
 
 
-def _swap(card: Card, swap: dcards.CardSwap, staff_id: int | None) -> Card:
+def _swap(card: Card, swap: dcards.CardSwap, staff_id: int | None, store_id: int | None) -> Card:
     new = Card(member_id=card.member_id, number=swap.new.number, kind=card.kind, card_type=swap.new.card_type,
                status=swap.new.status, issued_on=swap.new.issued_on, valid_until=swap.new.valid_until,
-               pin_hash=card.pin_hash, fee_fen=swap.fee_fen, sold_by=staff_id, store_id=card.store_id)
+               pin_hash=card.pin_hash, fee_fen=swap.fee_fen, sold_by=staff_id,
+               store_id=store_id if store_id is not None else card.store_id)
     db.session.add(new)
     db.session.flush()
     _save(card, swap.old)

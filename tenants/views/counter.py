@@ -320,7 +320,8 @@ def lock():
     return go(url_for(".pin"))
 
 
-from tenants.views import counter_members, counter_sales  # noqa: E402  (children register on this blueprint)
+from tenants.views import counter_members, counter_sales, counter_tiers  # noqa: E402  (children register here)
 
 bp.register_blueprint(counter_members.bp)
 bp.register_blueprint(counter_sales.bp)
+bp.register_blueprint(counter_tiers.bp)
