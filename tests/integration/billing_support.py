@@ -188,7 +188,7 @@ def give_card(base: str, customer_id: str, number: str = "4242424242424242") -> 
     return method["id"]
 
 
-def wait_for(check, timeout: float = 15.0, interval: float = 0.2):
+def wait_for(check, timeout: float = 30.0, interval: float = 0.2):
     """Poll `check()` until it returns something truthy; fail with its last value after `timeout` s."""
     deadline = time.monotonic() + timeout
     value = None
