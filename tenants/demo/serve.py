@@ -173,11 +173,7 @@ def run_demo(app, *, host: str, port: int, members: int, today=None) -> None:
     missing = members_missing(members)
     db.session.remove()
     gate = RequestGate(app)
-    try:
-        server = make_server(host, port, gate, threaded=True)
-    except OSError as err:
-        raise click.ClickException(f"cannot serve on {host}:{port} ({err.strerror or err}); "
-                                   f"is another server running there? `make run PORT=5001` picks another port") from err
+    server = make_server(host, port, gate, threaded=True)  # a port in use: werkzeug says so and exits
     serving = threading.Thread(target=server.serve_forever, name="http", daemon=True)
     serving.start()
     url = f"http://{host}:{server.server_port}"
