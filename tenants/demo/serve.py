@@ -10,6 +10,7 @@ saas/embedded.py). An interrupted run resumes where it stopped.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import threading
 import time
@@ -141,6 +142,16 @@ def wait_until_serving(url: str, timeout: float = 30.0) -> None:
         time.sleep(0.1)
 
 
+def stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM stop the server (also when started from a shell that ignores SIGINT in the background)."""
+
+    def stop(_signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+
 def quiet_logs() -> None:
     """Warnings and errors only: no line per request, no migration chatter."""
     logging.getLogger().setLevel(logging.WARNING)
@@ -162,11 +173,7 @@ def run_demo(app, *, host: str, port: int, members: int, today=None) -> None:
     missing = members_missing(members)
     db.session.remove()
     gate = RequestGate(app)
-    try:
-        server = make_server(host, port, gate, threaded=True)
-    except OSError as err:
-        raise click.ClickException(f"cannot serve on {host}:{port} ({err.strerror or err}); "
-                                   f"is another server running there? `make run PORT=5001` picks another port") from err
+    server = make_server(host, port, gate, threaded=True)  # a port in use: werkzeug says so and exits
     serving = threading.Thread(target=server.serve_forever, name="http", daemon=True)
     serving.start()
     url = f"http://{host}:{server.server_port}"
@@ -177,6 +184,7 @@ def run_demo(app, *, host: str, port: int, members: int, today=None) -> None:
     if missing:
         progress.start()
         history = seed_in_background(app, gate, progress, members=members, today=today)
+    stop_on_signals()
     try:
         while serving.is_alive():
             serving.join(0.5)
