@@ -96,10 +96,16 @@ def read_purchase_form(form) -> PurchaseForm:
                         stored_value=form.get("stored_value", "")[:20], key=form.get("idem", "")[:60])
 
 
-def line_ins(lines: list[LineForm]) -> list[LineIn]:
-    """Typed lines as service lines (line totals in fen); blank lines are skipped."""
+def line_ins(lines: list[LineForm], categories: set[str] = frozenset()) -> list[LineIn]:
+    """Typed lines as service lines (line totals in fen); blank lines are skipped.
+
+    A line's category is one of the program's `categories` (codes) or none: a category the rules do
+    not know would silently miss its discount or exclusion, so it is refused.
+    """
     result = []
     for i, line in enumerate(lines):
+        if line.category.strip() and line.category.strip() not in categories:
+            raise FormError(f"l{i}-category", _("Choose the category from the list."))
         price = parse_yuan(line.price, f"l{i}-price")
         if not price and not line.paid.strip():
             continue
@@ -135,7 +141,8 @@ def base_tenders(form: PurchaseForm) -> tuple[list[TenderIn], int]:
 def price(member, form: PurchaseForm, at) -> dict:
     """The typed purchase priced by the service (nothing recorded), and the money split."""
     counter = g.counter
-    lines = line_ins(form.lines)
+    program = program_now(at.date())
+    lines = line_ins(form.lines, {c.code for c in program.categories} if program else set())
     tenders, stored_value = base_tenders(form)
     preview = record_purchase(member_id=member.id, lines=lines, tenders=tenders, business_at=at,
                               store_id=counter.store.id, staff_id=counter.operator.id, device=counter.device_ref,
@@ -152,8 +159,7 @@ def purchase_context(member, form: PurchaseForm, **extra) -> dict:
     on = business_today()
     program = program_now(on)
     cards = member_cards(member.id)
-    categories = sorted({c for t in program.tiers for c in [*t.benefits.excluded_categories,
-                                                             *t.benefits.category_price_bp]}) if program else []
+    categories = [(c.code, c.name.text(locale())) for c in program.categories] if program else []
     points = points_summary(member.id, on, on)
     payment = program.redemption.payment if program else None
     return {"member": member, "form": form, "categories": categories, "STATUSES": STATUSES,

@@ -1,0 +1,78 @@
+"""What the counter's screens show and refuse: categories by name, forms with every error in place,
+returns on the receipt, the replacement date of a lost card."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from saas.extensions import db
+from tenants.models import Purchase
+from tenants.scoping import tenant_context
+from tests.factories import make_staff, make_tenant
+from tests.integration.test_counter import counted, enrol, open_counter, purchase_form
+
+pytestmark = pytest.mark.tenant_clock
+
+
+def options_of(html: str, select_id: str) -> list[tuple[str, str]]:
+    found = re.search(rf'<select[^>]*id="{select_id}"[^>]*>(.*?)</select>', html, re.S)
+    assert found, f"no <select id={select_id}>"
+    return [(value, label.strip()) for value, label in
+            re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', found.group(1))]
+
+
+# --- categories ------------------------------------------------------------------------------------
+
+
+def test_a_hotel_line_takes_its_category_from_the_programs_list_by_name(client, app_ctx):
+    hotel = make_tenant("screens-hotel", vertical="hotel")  # zh_CN
+    clerk = make_staff(hotel, "clerk")
+    member = enrol(hotel, real_name_verified=True, card_fee_paid_fen=3800)
+    open_counter(client, hotel, clerk)
+    page, data = purchase_form(client, hotel, member)
+    assert options_of(page, "l0-category") == [("", "无分类"), ("rooms", "客房"), ("dining", "餐饮"),
+                                               ("other", "其他")]
+    panel = client.get(f"/t/screens-hotel/counter/members/{member.id}").get_data(as_text=True)
+    assert "客房：8.8折" in panel and "餐饮：8.8折" in panel and "rooms" not in panel
+
+    # A category typed by hand (the old free-text field) is refused in place, never priced without its discount.
+    data.update({"l0-price": "500", "l0-category": "客房"})
+    preview = client.post(f"/t/screens-hotel/counter/members/{member.id}/purchase/preview", data=data)
+    assert "请从列表中选择分类。" in preview.get_data(as_text=True)
+    refused = client.post(f"/t/screens-hotel/counter/members/{member.id}/purchase", data=data)
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "请从列表中选择分类。" in html
+    assert re.search(r'class="field line-category has-error"', html)
+    assert counted(hotel, Purchase) == 0
+
+    data["l0-category"] = "rooms"
+    preview = client.post(f"/t/screens-hotel/counter/members/{member.id}/purchase/preview", data=data)
+    text = preview.get_data(as_text=True)
+    assert "1 · 客房" in text and "−¥60.00" in text  # 8.8折 on ¥500
+    done = client.post(f"/t/screens-hotel/counter/members/{member.id}/purchase", data=data)
+    assert done.status_code == 303
+    with tenant_context(hotel):
+        purchase = db.session.scalars(select(Purchase)).one()
+        assert purchase.lines[0]["category"] == "rooms" and purchase.discount_fen == 6000
+    receipt = client.get(done.headers["Location"]).get_data(as_text=True)
+    assert "1 · 客房" in receipt
+
+
+def test_a_pharmacys_exclusions_read_as_category_names(client, app_ctx):
+    import datetime as dt
+
+    from tenants.services.purchases import LineIn, record_purchase
+    from tests.integration.test_counter import SH
+
+    shop = make_tenant("screens-pharmacy", vertical="pharmacy", language="en")
+    clerk = make_staff(shop, "clerk")
+    member = enrol(shop)
+    with tenant_context(shop):
+        record_purchase(member_id=member.id, lines=[LineIn("1", 250000)], tenders=[], business_at=dt.datetime.now(SH))
+        db.session.commit()
+    open_counter(client, shop, clerk)
+    panel = client.get(f"/t/screens-pharmacy/counter/members/{member.id}").get_data(as_text=True)
+    assert "No discount on: Prescription drugs" in panel and "prescription" not in panel
