@@ -475,7 +475,8 @@ def top_up_balance(member_id: int):
     except FormError as err:
         return _top_up_response(member, amount, key, 422, err.message)
     if not amount_fen:
-        return _top_up_response(member, amount, key, 422, _("Enter an amount such as 128 or 128.50."))
+        return _top_up_response(member, amount, key, 422, _("Enter the amount to top up, such as 500.")
+                                if not amount.strip() else _("Enter an amount greater than zero."))
     at = resolve_business_time(None)
     payload = {"member": member.id, "amount": amount_fen, "store": counter.store.id, "staff": counter.operator.id}
     try:

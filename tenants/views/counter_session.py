@@ -162,7 +162,9 @@ def parse_yuan(text: str | None, field: str) -> int:
         value = Decimal(text)
     except InvalidOperation:
         raise FormError(field, _("Enter an amount such as 128 or 128.50.")) from None
-    if not value.is_finite() or value < 0 or value > MAX_YUAN or value != value.quantize(Decimal("0.01")):
+    if value.is_finite() and value < 0:
+        raise FormError(field, _("An amount cannot be negative."))
+    if not value.is_finite() or value > MAX_YUAN or value != value.quantize(Decimal("0.01")):
         raise FormError(field, _("Enter an amount such as 128 or 128.50."))
     return int(value * 100)
 

@@ -10,16 +10,31 @@ from sqlalchemy import select
 from saas.extensions import db
 from tenants.models import Member
 from tenants.scoping import tenant_context
-from tests.e2e.test_counter_tablet import as_tablet, pharmacy_with_a_tablet, unexpected
-from tests.integration.test_counter import PIN
+from tests.e2e.test_counter_tablet import as_tablet, no_sideways_scroll, pharmacy_with_a_tablet, unexpected
+from tests.factories import make_staff, make_tenant
+from tests.integration.test_counter import PIN, enrol, give_pin, register_tablet
 
 pytestmark = pytest.mark.e2e
+
+
+def tablet_of(app, slug: str, vertical: str, language: str) -> dict:
+    """A tenant of `vertical` speaking `language`, a clerk with a PIN, a registered tablet, one member."""
+    with app.app_context():
+        tenant = make_tenant(slug, vertical=vertical, language=language)
+        clerk = make_staff(tenant, "clerk")
+        give_pin(tenant, clerk)
+        _device, token = register_tablet(tenant, name="Front desk")
+        member = enrol(tenant, phone="13800001234", name="Li Na", real_name_verified=True,
+                       card_fee_paid_fen=3800 if vertical == "hotel" else 0)
+        info = {"tenant": tenant, "clerk_name": clerk.name, "token": token, "member_id": member.id}
+        db.session.remove()
+        return info
 
 
 def pin_in(page, setup) -> None:
     page.get_by_text(setup["clerk_name"], exact=True).click()
     page.locator("#pin").fill(PIN)
-    page.locator("button[type='submit']", has_text="Start").click()
+    page.locator("#pin-form button[type='submit']:not([disabled])").click()
     expect(page.locator(".counter-person")).to_have_text(setup["clerk_name"])
 
 
@@ -54,4 +69,42 @@ def test_typing_while_a_preview_is_on_its_way_logs_no_error(page, live_server, a
     page.get_by_label("Qty").click()  # leaving the field (change) while a preview is on its way
     expect(page.locator("#purchase-preview")).to_contain_text("Earns 2,500 points", timeout=10_000)
     page.wait_for_timeout(1500)
+    assert unexpected(errors) == []
+
+
+@pytest.mark.parametrize("language", ["zh_CN", "en"])
+def test_a_hotel_clerk_picks_rooms_by_name_and_a_fixed_top_up_error_goes_away(page, live_server, app, shot,
+                                                                               language):
+    zh = language == "zh_CN"
+    slug = f"screens-hotel-{language.lower().replace('_', '-')}"
+    setup = tablet_of(app, slug, "hotel", language)
+    errors = as_tablet(page, live_server, slug, setup["token"])
+    pin_in(page, setup)
+    member = f"{live_server}/t/{slug}/counter/members/{setup['member_id']}"
+
+    page.goto(f"{member}")
+    expect(page.locator(".perks")).to_contain_text("客房：8.8折" if zh else "Rooms: 12% off")
+    page.goto(f"{member}/purchase")
+    page.locator("#l0-price").fill("500")
+    page.locator("#l0-category").select_option(label="客房" if zh else "Rooms")
+    expect(page.locator("#purchase-preview")).to_contain_text("客房" if zh else "Rooms")
+    expect(page.locator("#purchase-preview")).to_contain_text("−¥60.00" if zh else "−CN¥60.00")
+    no_sideways_scroll(page)
+    shot(page, "purchase-category")
+
+    # Top up: confirming an empty amount says what to type, below the field; a good amount replaces it.
+    page.goto(f"{member}/top-up")
+    page.locator("#topup-form button.btn-primary").click()
+    expect(page.locator("#topup-preview .error")).to_have_text(
+        "请输入充值金额，例如 500。" if zh else "Enter the amount to top up, such as 500.")
+    expect(page.locator(".form-error")).to_have_count(0)
+    shot(page, "top-up-error")
+    page.locator("#amount").fill("-5")
+    expect(page.locator("#topup-preview .error")).to_have_text(
+        "金额不能为负数。" if zh else "An amount cannot be negative.")
+    page.locator("#amount").fill("1000")
+    expect(page.locator("#topup-preview")).to_contain_text("¥1,000.00")
+    expect(page.locator("#topup-form .error")).to_have_count(0)
+    no_sideways_scroll(page)
+    shot(page, "top-up-fixed")
     assert unexpected(errors) == []

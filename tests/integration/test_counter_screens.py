@@ -76,3 +76,37 @@ def test_a_pharmacys_exclusions_read_as_category_names(client, app_ctx):
     open_counter(client, shop, clerk)
     panel = client.get(f"/t/screens-pharmacy/counter/members/{member.id}").get_data(as_text=True)
     assert "No discount on: Prescription drugs" in panel and "prescription" not in panel
+
+
+# --- top-up ---------------------------------------------------------------------------------------
+
+
+def test_a_negative_top_up_says_so_and_the_error_sits_where_the_next_preview_replaces_it(client, app_ctx):
+    from tenants.models import TopUp
+    from tests.conftest import csrf_from
+    from tests.integration.test_counter import form_key
+
+    shop = make_tenant("screens-topup", vertical="pharmacy", language="en")
+    clerk = make_staff(shop, "clerk")
+    member = enrol(shop)
+    open_counter(client, shop, clerk)
+    url = f"/t/screens-topup/counter/members/{member.id}/top-up"
+    page = client.get(url).get_data(as_text=True)
+    data = {"csrf_token": csrf_from(page), "idem": form_key(page)}
+    negative = client.post(url, data={**data, "amount": "-500"}, headers={"HX-Request": "true"})
+    html = negative.get_data(as_text=True)
+    assert negative.status_code == 422 and "An amount cannot be negative." in html
+    assert "Enter an amount such as" not in html
+    # The refusal is inside the preview region (what typing replaces), not a banner above the field.
+    region = re.search(r'<div id="topup-preview"[^>]*>(.*?)</div>\s*</div>', html, re.S).group(1)
+    assert "An amount cannot be negative." in region and 'class="form-error"' not in html
+    assert 'value="-500"' in html  # the input is kept
+    empty = client.post(url, data={**data, "amount": ""})
+    assert empty.status_code == 422 and "Enter the amount to top up, such as 500." in empty.get_data(as_text=True)
+    zero = client.post(url, data={**data, "amount": "0"})
+    assert zero.status_code == 422 and "Enter an amount greater than zero." in zero.get_data(as_text=True)
+    preview = client.get(f"{url}/preview?amount=-5", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "An amount cannot be negative." in preview
+    good = client.get(f"{url}/preview?amount=500", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "CN¥500.00" in good and "error" not in good
+    assert counted(shop, TopUp) == 0
