@@ -21,7 +21,7 @@ from saas.models import CounterDevice, StaffUser
 from tenants.domain.errors import DomainError
 from tenants.domain.program import LocalizedText
 from tenants.domain.redemption import points_to_fen
-from tenants.models import Card, Purchase, RewardStock
+from tenants.models import Card, Purchase, PurchaseReturn, RewardStock
 from tenants.programs import business_today
 from tenants.scoping import current_tenant
 from tenants.services.business_time import resolve_business_time
@@ -296,7 +296,30 @@ def receipt(member_id: int, purchase_id: int):
                           purchase=purchase, staff=staff, device_name=_device_name(purchase.device),
                           tier_before=tier_label(program, purchase.tier_before),
                           tier_after=tier_label(program, purchase.tier_after), points=points,
-                          pending=purchase.pending_until > purchase.business_date, returnable=returnable)
+                          pending=purchase.pending_until > purchase.business_date, returnable=returnable,
+                          returns=returns_of(purchase))
+
+
+def returns_of(purchase: Purchase) -> dict | None:
+    """What the returns of `purchase` handed back, and what the member keeps of it (None: nothing returned).
+
+    Kept money is what was due less the refunds and what was kept from them for spent points; kept
+    points are those earned less what the returns took back (or found already spent).
+    """
+    rows = list(db.session.scalars(select(PurchaseReturn).where(PurchaseReturn.purchase_id == purchase.id)
+                                   .order_by(PurchaseReturn.created_at, PurchaseReturn.id)))
+    if not rows:
+        return None
+    total = {name: sum(getattr(r, name) for r in rows) for name in (
+        "refund_fen", "deducted_fen", "points_given_back", "points_taken_back", "shortfall_points")}
+    return {
+        "rows": [{"row": r, "quantity": sum(r.lines.values())} for r in rows],
+        **total,
+        "kept_paid_fen": purchase.amount_due_fen - total["refund_fen"] - total["deducted_fen"],
+        "kept_points": purchase.points_earned - total["points_taken_back"] - total["shortfall_points"],
+        "kept_points_used": purchase.points_used - total["points_given_back"],
+        "kept_items": sum(ln["quantity"] - purchase.returned_of(ln["line_id"]) for ln in purchase.lines),
+    }
 
 
 def _return_response(member, purchase, key: str, chosen: dict | None = None, error=None, status=200):

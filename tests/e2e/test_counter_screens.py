@@ -91,6 +91,23 @@ def test_a_hotel_clerk_picks_rooms_by_name_and_a_fixed_top_up_error_goes_away(pa
     expect(page.locator("#purchase-preview")).to_contain_text("−¥60.00" if zh else "−CN¥60.00")
     no_sideways_scroll(page)
     shot(page, "purchase-category")
+    page.locator(".confirm-btn").click()
+    expect(page.locator(".receipt-lines")).to_contain_text("客房" if zh else "Rooms")
+
+    # Two nights, one returned: the receipt says what came back and what is kept.
+    page.goto(f"{member}/purchase")
+    page.locator("#l0-price").fill("500")
+    page.locator("#l0-qty").fill("2")
+    page.locator("#l0-category").select_option("rooms")
+    expect(page.locator("#purchase-preview")).to_contain_text("−¥120.00" if zh else "−CN¥120.00")
+    page.locator(".confirm-btn").click()
+    page.locator(".form-actions a", has_text="退货" if zh else "Return items").click()
+    page.locator("select[name^='q-']").select_option("1")
+    page.locator("#return-form button[type='submit']").click()
+    expect(page.locator(".receipt-kept")).to_contain_text("¥440.00")
+    expect(page.locator(".receipt-returns")).to_contain_text("¥440.00")
+    no_sideways_scroll(page)
+    shot(page, "receipt-after-return")
 
     # Top up: confirming an empty amount says what to type, below the field; a good amount replaces it.
     page.goto(f"{member}/top-up")

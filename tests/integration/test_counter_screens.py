@@ -110,3 +110,38 @@ def test_a_negative_top_up_says_so_and_the_error_sits_where_the_next_preview_rep
     good = client.get(f"{url}/preview?amount=500", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "CN¥500.00" in good and "error" not in good
     assert counted(shop, TopUp) == 0
+
+
+# --- the receipt after a return -------------------------------------------------------------------
+
+
+def test_after_a_return_the_receipt_shows_what_was_returned_and_what_is_kept(client, app_ctx):
+    import datetime as dt
+
+    from tenants.services.purchases import LineIn, record_purchase
+    from tests.conftest import csrf_from
+    from tests.integration.test_counter import SH, form_key
+
+    shop = make_tenant("screens-return", vertical="pharmacy", language="en")
+    clerk = make_staff(shop, "clerk")
+    member = enrol(shop)
+    open_counter(client, shop, clerk)
+    with tenant_context(shop):
+        bought = record_purchase(member_id=member.id, lines=[LineIn("1", 10000, quantity=2), LineIn("2", 5000)],
+                                 tenders=[], business_at=dt.datetime.now(SH))
+        db.session.commit()
+    receipt_url = f"/t/screens-return/counter/members/{member.id}/purchases/{bought['id']}"
+    before = client.get(receipt_url).get_data(as_text=True)
+    assert "Returned" not in before and "Earned 150 points, available now." in before
+    page = client.get(f"{receipt_url}/return").get_data(as_text=True)
+    done = client.post(f"{receipt_url}/return",
+                       data={"csrf_token": csrf_from(page), "idem": form_key(page), "q-1": "1", "q-2": "0"})
+    assert done.status_code == 303
+    after = client.get(receipt_url).get_data(as_text=True)
+    kept = re.search(r"<dl class=\"totals receipt-kept\">(.*?)</dl>", after, re.S).group(1)
+    assert re.search(r"Items kept</dt><dd>2<", kept) and re.search(r"Refunded</dt><dd>CN¥50.00<", kept)
+    assert re.search(r"Paid for what is kept</dt><dd>CN¥100.00<", kept)
+    returned = re.search(r'<table class="table receipt-returns">(.*?)</table>', after, re.S).group(1)
+    assert "CN¥50.00" in returned and "−50" in returned
+    assert "Keeps 100 of the 150 points earned." in after and "Earned 150 points" not in after
+    assert "As bought" in after  # the original totals are still there, under their name
