@@ -147,6 +147,18 @@ def report_lost(card: Card, at: dt.datetime) -> Card:
     return card
 
 
+def replacement_available_on(card: Card, on: dt.date) -> dt.date | None:
+    """The first business day lost `card` can be replaced under the program in force on `on` (the
+    program's working-day delay after the loss report); None when the card is not lost."""
+    if card.status != dcards.LOST or card.blocked_at is None:
+        return None
+    _version, program = require_program(on)
+    try:
+        return dcards.replacement_available_on(program, _domain_card(card))
+    except DomainError:
+        return None
+
+
 def replace_lost_card(card: Card, on: dt.date, new_number: str | None = None, staff_id: int | None = None) -> Card:
     """补卡: after the program's delay, for its fee; tier, points and balance stay with the member."""
     from tenants.services.members import new_card_number

@@ -23,7 +23,7 @@ from tenants.domain.program import (
 )
 from tenants.programs import business_today
 from tenants.services.business_time import resolve_business_time
-from tenants.services.cards import member_cards
+from tenants.services.cards import member_cards, replacement_available_on
 from tenants.services.errors import ServiceError
 from tenants.services.members import enroll_member, find_by_phone, member_json, normalize_phone
 from tenants.services.purchases import member_purchases
@@ -70,6 +70,14 @@ def panel_context(member, on) -> dict:
         explanation = {"tier": data["tier"]["code"], "reasons": [], "upgrades": [], "keep": None}
     tier_code = explanation["tier"]
     cards = member_cards(member.id)
+    replace_from = {}
+    for card in cards:
+        try:
+            available = replacement_available_on(card, on)
+        except ServiceError:  # no program in force: the replacement will say so
+            available = None
+        if available is not None and available > on:
+            replace_from[card.id] = available
     live = [c for c in cards if c.status == "active"]
     qr_card = next((c for c in live if c.kind == "virtual"), live[0] if live else None)
     responsible = (db.session.get(StaffUser, (member.tenant_id, member.responsible_staff_id))
@@ -87,6 +95,7 @@ def panel_context(member, on) -> dict:
         "purchases": member_purchases(member.id, limit=5),
         "responsible": responsible,
         "cards": cards,
+        "replace_from": replace_from,  # card id → first day a lost card can be replaced, when after today
         "qr_card": qr_card,
         "qr": card_qr(qr_card.number) if qr_card else None,
         "full": g.counter.can("members.view_full"),

@@ -145,3 +145,45 @@ def test_after_a_return_the_receipt_shows_what_was_returned_and_what_is_kept(cli
     assert "CN¥50.00" in returned and "−50" in returned
     assert "Keeps 100 of the 150 points earned." in after and "Earned 150 points" not in after
     assert "As bought" in after  # the original totals are still there, under their name
+
+
+# --- a lost card's replacement --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+def test_a_lost_card_says_from_which_day_it_can_be_replaced_and_is_offered_only_then(client, app_ctx, language):
+    import datetime as dt
+
+    from babel.dates import format_date
+
+    from tenants.domain.dates import add_working_days
+    from tenants.models import Card
+    from tests.conftest import csrf_from
+    from tests.integration.test_counter import SH
+
+    hotel = make_tenant(f"screens-lost-{language[:2]}", vertical="hotel", language=language)  # 1 working day
+    clerk = make_staff(hotel, "clerk")
+    member = enrol(hotel, real_name_verified=True, card_fee_paid_fen=3800)
+    open_counter(client, hotel, clerk)
+    panel_url = f"/t/{hotel.slug}/counter/members/{member.id}"
+    with tenant_context(hotel):
+        card_id = db.session.scalars(select(Card.id).where(Card.member_id == member.id)).one()
+    page = client.get(panel_url).get_data(as_text=True)
+    client.post(f"{panel_url}/cards/{card_id}/lost", data={"csrf_token": csrf_from(page)})
+    today = dt.datetime.now(SH).date()
+    available = format_date(add_working_days(today, 1), "medium", locale=language)
+    sentence = (f"The replacement card can be issued from {available}." if language == "en"
+                else f"补卡可于 {available} 起办理。")
+    panel = client.get(panel_url).get_data(as_text=True)
+    assert sentence in panel and "replace-form" not in panel
+    # Posted anyway (an old page): refused with the same date in the locale's format, never the ISO date.
+    refused = client.post(f"{panel_url}/cards/{card_id}/replace",
+                          data={"csrf_token": csrf_from(panel), "idem": "early-replace"}, follow_redirects=True)
+    text = refused.get_data(as_text=True)
+    assert sentence in text and add_working_days(today, 1).isoformat() not in text
+    with tenant_context(hotel):
+        assert db.session.get(Card, (hotel.id, card_id)).status == "lost"
+        db.session.get(Card, (hotel.id, card_id)).blocked_at -= dt.timedelta(days=7)  # reported a week ago
+        db.session.commit()
+    later = client.get(panel_url).get_data(as_text=True)
+    assert "replace-form" in later and "can be issued from" not in later and "补卡可于" not in later
