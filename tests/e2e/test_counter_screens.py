@@ -124,4 +124,14 @@ def test_a_hotel_clerk_picks_rooms_by_name_and_a_fixed_top_up_error_goes_away(pa
     expect(page.locator("#topup-form .error")).to_have_count(0)
     no_sideways_scroll(page)
     shot(page, "top-up-fixed")
+
+    # Enrolment: every problem at once, each under its field (no banner above the form).
+    page.goto(f"{live_server}/t/{slug}/counter/enrol")
+    page.locator("#phone").fill("13800001234")
+    page.locator("#enrol-form button[type='submit']").click()
+    expect(page.locator("#enrol-form .field.has-error")).to_have_count(4)  # name, phone, document, card fee
+    expect(page.locator("#phone-error")).to_be_visible()
+    expect(page.locator("#enrol-form .form-error")).to_have_count(0)
+    no_sideways_scroll(page)
+    shot(page, "enrol-errors")
     assert unexpected(errors) == []

@@ -187,3 +187,51 @@ def test_a_lost_card_says_from_which_day_it_can_be_replaced_and_is_offered_only_
         db.session.commit()
     later = client.get(panel_url).get_data(as_text=True)
     assert "replace-form" in later and "can be issued from" not in later and "补卡可于" not in later
+
+
+# --- enrolment: every error at once, each on its field ----------------------------------------------
+
+
+def field_errors(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<p class="error" id="([a-z_]+)-error">([^<]+)</p>', html))
+
+
+def test_enrolment_shows_every_problem_at_once_each_on_its_field(client, app_ctx):
+    from tests.conftest import csrf_from
+    from tests.integration.test_counter import form_key
+
+    hotel = make_tenant("screens-enrol", vertical="hotel", language="en")  # real name, card fee ¥38
+    clerk = make_staff(hotel, "clerk")
+    existing = enrol(hotel, phone="13500000000", real_name_verified=True, card_fee_paid_fen=3800)
+    open_counter(client, hotel, clerk)
+    with tenant_context(hotel):
+        from tenants.models import Card, Member
+
+        taken_card = db.session.scalars(select(Card.number).where(Card.member_id == existing.id)).one()
+    page = client.get("/t/screens-enrol/counter/enrol").get_data(as_text=True)
+    data = {"csrf_token": csrf_from(page), "idem": form_key(page), "name": "", "phone": "13500000000",
+            "email": "not-an-address", "card_pin": "12", "physical_card_number": taken_card, "card_type": "member",
+            "top_up_amount": "-5"}
+    refused = client.post("/t/screens-enrol/counter/enrol", data=data, headers={"HX-Request": "true"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert field_errors(html) == {
+        "name": "This field is required.",
+        "phone": "A member with this phone number already exists.",
+        "email": "Enter a valid e-mail address.",
+        "card_pin": "The card PIN is 4 to 8 digits.",
+        "physical_card_number": "This card number is already in use.",
+        "top_up_amount": "An amount cannot be negative.",
+        "id_doc_number": "Real-name registration is required.",
+        "card_fee_paid": "The conditions for membership are not met.",
+    }
+    assert 'class="form-error"' not in html  # no banner: each message is next to its field
+    assert 'value="not-an-address"' in html and 'value="13500000000"' in html  # the input is kept
+
+    # Corrected all at once, it enrols in one go.
+    data.update(name="陈先生", phone="13500000001", email="chen@example.com", card_pin="2468", physical_card_number="",
+                top_up_amount="", card_fee_paid="y", id_doc_type="id_card", id_doc_number="110101199001011234",
+                real_name_verified="y")
+    done = client.post("/t/screens-enrol/counter/enrol", data=data)
+    assert done.status_code == 303, field_errors(done.get_data(as_text=True))
+    assert counted(hotel, Member) == 2
