@@ -1,16 +1,14 @@
 """The counter's screens in Chromium at the tablet's size (768×1024), in Chinese and English: a quiet
-console while typing, categories chosen by name, a top-up error that goes away once the amount is right."""
+console while typing, categories chosen by name, the receipt after a return, a top-up error that goes
+away once the amount is right, every enrolment error on its field."""
 
 from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
 
 from saas.extensions import db
-from tenants.models import Member
-from tenants.scoping import tenant_context
-from tests.e2e.test_counter_tablet import as_tablet, no_sideways_scroll, pharmacy_with_a_tablet, unexpected
+from tests.e2e.test_counter_tablet import as_tablet, no_sideways_scroll, unexpected
 from tests.factories import make_staff, make_tenant
 from tests.integration.test_counter import PIN, enrol, give_pin, register_tablet
 
@@ -38,14 +36,6 @@ def pin_in(page, setup) -> None:
     expect(page.locator(".counter-person")).to_have_text(setup["clerk_name"])
 
 
-def member_id(app, tenant, name: str) -> int:
-    with app.app_context(), tenant_context(tenant):
-        try:
-            return db.session.scalars(select(Member.id).where(Member.name == name)).one()
-        finally:
-            db.session.remove()
-
-
 def slow_network(page, latency_ms: int) -> None:
     """Every request takes `latency_ms` more, as on a tablet on the shop's wifi."""
     cdp = page.context.new_cdp_session(page)
@@ -55,10 +45,10 @@ def slow_network(page, latency_ms: int) -> None:
 
 
 def test_typing_while_a_preview_is_on_its_way_logs_no_error(page, live_server, app, shot):
-    setup = pharmacy_with_a_tablet(app, "screens-typing")
+    setup = tablet_of(app, "screens-typing", "pharmacy", "en")
     errors = as_tablet(page, live_server, "screens-typing", setup["token"])
     pin_in(page, setup)
-    page.goto(f"{live_server}/t/screens-typing/counter/members/{member_id(app, setup['tenant'], 'Li Na')}/purchase")
+    page.goto(f"{live_server}/t/screens-typing/counter/members/{setup['member_id']}/purchase")
     slow_network(page, 700)
     price = page.get_by_label("Price (¥)")
     # Each pause is longer than the preview's typing delay and shorter than the answer's trip: a newer
