@@ -53,15 +53,34 @@ def card_fee_due(program: Program, facts: EnrolmentFacts) -> int:
 
 def check_enrolment(program: Program, facts: EnrolmentFacts) -> EnrolmentDecision:
     """Decide whether ``facts`` allow enrolment; DomainError contact_required, real_name_required or
-    enrolment_conditions_not_met (params: the condition kinds) otherwise.
+    enrolment_conditions_not_met (params: the condition kinds) otherwise, the first of
+    ``enrolment_refusals``.
 
     Gift cards activate within ``activation_days`` days of the store opening, that day counted
     (opened 1 May, 10 days: until 11 May inclusive).
     """
+    refusals = enrolment_refusals(program, facts)
+    if refusals:
+        raise refusals[0]
+    return _condition_met(program, facts)  # not None: enrolment_refusals found a condition met
+
+
+def enrolment_refusals(program: Program, facts: EnrolmentFacts) -> list[DomainError]:
+    """Every reason ``facts`` do not allow enrolment, in the order ``check_enrolment`` reports them
+    (a form shows them all at once): no contact, no real-name check, no condition met."""
+    refusals = []
     if not (facts.phone or facts.email):
-        raise DomainError("contact_required")
+        refusals.append(DomainError("contact_required"))
     if program.enrolment.real_name_required and not facts.real_name_verified:
-        raise DomainError("real_name_required")
+        refusals.append(DomainError("real_name_required"))
+    if _condition_met(program, facts) is None:
+        refusals.append(DomainError("enrolment_conditions_not_met",
+                                    conditions=[c.kind for c in program.enrolment.conditions]))
+    return refusals
+
+
+def _condition_met(program: Program, facts: EnrolmentFacts) -> EnrolmentDecision | None:
+    """The first of the program's conditions that ``facts`` meet, or None."""
     fee = card_fee_due(program, facts)
     for cond in program.enrolment.conditions:
         if isinstance(cond, FreeSignUp):
@@ -84,4 +103,4 @@ def check_enrolment(program: Program, facts: EnrolmentFacts) -> EnrolmentDecisio
             and 0 <= (facts.on - facts.store_opened_on).days <= cond.activation_days
         ):
             return EnrolmentDecision(cond.kind, fee)
-    raise DomainError("enrolment_conditions_not_met", conditions=[c.kind for c in program.enrolment.conditions])
+    return None

@@ -528,6 +528,51 @@ class Care(_Model):
     message_occasions: list[str] = []
 
 
+# --- goods categories (§6) -----------------------------------------------------------------
+
+
+class Category(_Model):
+    """A category of goods the tenant sells (hotel rooms, dining; prescription drugs ...).
+
+    Rules name categories by ``code`` (tier rates, exclusions, rates unlocked by top-ups); staff
+    see and choose the ``name``. A line of a purchase carries the code.
+    """
+
+    code: Code
+    name: LocalizedText
+
+
+# Names for the codes the first presets used, for a program version written before categories were listed.
+KNOWN_CATEGORY_NAMES = {
+    "rooms": {"zh_CN": "客房", "en": "Rooms"},
+    "dining": {"zh_CN": "餐饮", "en": "Dining"},
+    "prescription": {"zh_CN": "处方药", "en": "Prescription drugs"},
+}
+
+
+def _category_codes_named(data: dict) -> list[str]:
+    """The category codes a raw program document's rules name, in the order they first appear."""
+    codes: list[str] = []
+    for tier in data.get("tiers") or []:
+        benefits = tier.get("benefits") if isinstance(tier, dict) else None
+        if isinstance(benefits, dict):
+            codes += [*(benefits.get("category_price_bp") or {}), *(benefits.get("excluded_categories") or [])]
+    stored = data.get("stored_value")
+    for row in (stored.get("bonus_rows") or []) if isinstance(stored, dict) else []:
+        if isinstance(row, dict):
+            codes += list(row.get("unlock_category_price_bp") or {})
+    return list(dict.fromkeys(c for c in codes if isinstance(c, str)))
+
+
+def _check_category_codes(codes, info: ValidationInfo) -> None:
+    categories = info.data.get("categories")
+    if categories is None:  # the list already failed; its own error says why
+        return
+    unknown = sorted(set(codes) - {c.code for c in categories})
+    if unknown:
+        raise ValueError(f"unknown category code(s): {', '.join(unknown)} (list them under categories)")
+
+
 # --- the program ---------------------------------------------------------------------------
 
 
@@ -540,6 +585,9 @@ class Program(_Model):
     currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
     enrolment: Enrolment = Enrolment(conditions=[FreeSignUp()])
     card_types: list[CardType] = Field(min_length=1)
+    # Before the rules that name them (validators read it). Absent in a document: the codes its rules
+    # name, so versions written before the list existed stay valid.
+    categories: list[Category] = []
     tiers: list[Tier] = Field(min_length=1)
     linked_cards: LinkedCards | None = None
     earning: Earning = Earning()
@@ -550,6 +598,22 @@ class Program(_Model):
     stores: dict[str, StoreRule] = {}
     segments: Segments = Segments()
     care: Care = Care()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _categories_default_to_those_named(cls, data):
+        if isinstance(data, dict) and "categories" not in data:
+            data = {**data, "categories": [
+                {"code": code, "name": KNOWN_CATEGORY_NAMES.get(code, {"zh_CN": code, "en": code})}
+                for code in _category_codes_named(data)]}
+        return data
+
+    @field_validator("categories")
+    @classmethod
+    def _categories_unique(cls, categories: list[Category]) -> list[Category]:
+        if len({c.code for c in categories}) != len(categories):
+            raise ValueError("category codes must be unique")
+        return categories
 
     @field_validator("schema_version")
     @classmethod
@@ -569,7 +633,7 @@ class Program(_Model):
 
     @field_validator("tiers")
     @classmethod
-    def _tiers_well_formed(cls, tiers: list[Tier]) -> list[Tier]:
+    def _tiers_well_formed(cls, tiers: list[Tier], info: ValidationInfo) -> list[Tier]:
         if len({t.code for t in tiers}) != len(tiers):
             raise ValueError("tier codes must be unique")
         lower: set[str] = set()
@@ -584,6 +648,8 @@ class Program(_Model):
         # valid a year), which start again at their end, but it has no keep threshold to fall from.
         if base.keep is not None:
             raise ValueError("the base (first) tier has no keep threshold")
+        _check_category_codes([c for t in tiers for c in [*t.benefits.category_price_bp,
+                                                          *t.benefits.excluded_categories]], info)
         return tiers
 
     @field_validator("linked_cards")
@@ -597,6 +663,7 @@ class Program(_Model):
     @classmethod
     def _unlocked_tiers_exist(cls, stored: StoredValue, info: ValidationInfo) -> StoredValue:
         _check_tier_codes([r.unlock_tier for r in stored.bonus_rows if r.unlock_tier], info)
+        _check_category_codes([c for r in stored.bonus_rows for c in r.unlock_category_price_bp], info)
         return stored
 
     @field_validator("stores")
@@ -621,6 +688,15 @@ class Program(_Model):
     @property
     def base_tier(self) -> Tier:
         return self.tiers[0]
+
+    def category(self, code: str) -> Category | None:
+        """The listed category with ``code``, or None (a line without a category, or an unknown code)."""
+        return next((c for c in self.categories if c.code == code), None)
+
+    def category_name(self, code: str, locale: str = "zh_CN") -> str:
+        """What staff call category ``code``; the code itself when the program does not list it."""
+        category = self.category(code)
+        return category.name.text(locale) if category else code
 
     def card_type(self, code: str | None = None) -> CardType:
         """The card type with ``code``, or the default one (the first when none is marked)."""

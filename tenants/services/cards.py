@@ -149,13 +149,18 @@ def report_lost(card: Card, at: dt.datetime) -> Card:
     return card
 
 
-def replaceable_on(card: Card) -> dt.date | None:
-    """The first day a lost card can be replaced (N working days, China's holidays skipped); None: not lost."""
-    if card.blocked_at is None or card.status != dcards.LOST:
+def replacement_available_on(card: Card, on: dt.date) -> dt.date | None:
+    """The first business day lost `card` can be replaced under the program in force on `on`: the program's
+    working-day delay after the loss report, China's public holidays skipped and adjusted working days
+    counted; None when the card is not lost."""
+    if card.status != dcards.LOST or card.blocked_at is None:
         return None
+    _version, program = require_program(on)
     state = _domain_card(card)
-    _version, program = require_program(state.blocked_at.date())
-    return dcards.replacement_available_on(program, state, calendar=work_calendar(state.blocked_at.date()))
+    try:
+        return dcards.replacement_available_on(program, state, calendar=work_calendar(state.blocked_at.date()))
+    except DomainError:
+        return None
 
 
 def replace_lost_card(card: Card, on: dt.date, new_number: str | None = None, staff_id: int | None = None,

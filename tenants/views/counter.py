@@ -42,7 +42,7 @@ from tenants.scoping import current_tenant
 from tenants.services.cards import check_card
 from tenants.services.errors import ServiceError
 from tenants.services.members import find_by_card, normalize_phone, search_members
-from tenants.views.counter_present import day, discount_label
+from tenants.views.counter_present import category_label, day, discount_label
 from tenants.views.counter_session import (
     COOKIE,
     CounterContext,
@@ -75,6 +75,7 @@ def counter_helpers():
         "new_key": new_key,
         "rate_label": (lambda price_bp: discount_label(price_bp) if price_bp is not None else ""),
         "iso_day": day,
+        "category_label": category_label,
     }
 
 

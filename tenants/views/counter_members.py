@@ -11,7 +11,7 @@ from wtforms import BooleanField, DateField, EmailField, HiddenField, PasswordFi
 from wtforms.validators import DataRequired, Length, Optional
 
 from saas.extensions import db
-from saas.forms import choices
+from saas.forms import choices, place_errors
 from saas.i18n import format_money
 from saas.models import StaffUser
 from tenants.domain.program import (
@@ -23,7 +23,8 @@ from tenants.domain.program import (
 )
 from tenants.programs import business_today
 from tenants.services.business_time import resolve_business_time
-from tenants.services.cards import member_cards
+from tenants.services.cards import member_cards, replacement_available_on
+from tenants.services.enrolment_check import enrolment_field_errors
 from tenants.services.errors import ServiceError
 from tenants.services.members import enroll_member, find_by_phone, member_json, normalize_phone
 from tenants.services.purchases import member_purchases
@@ -37,7 +38,6 @@ from tenants.views.counter_present import (
 )
 from tenants.views.counter_session import (
     FormError,
-    card_number_taken,
     counter_required,
     go,
     locale,
@@ -70,6 +70,14 @@ def panel_context(member, on) -> dict:
         explanation = {"tier": data["tier"]["code"], "reasons": [], "upgrades": [], "keep": None}
     tier_code = explanation["tier"]
     cards = member_cards(member.id)
+    replace_from = {}
+    for card in cards:
+        try:
+            available = replacement_available_on(card, on)
+        except ServiceError:  # no program in force: the replacement will say so
+            available = None
+        if available is not None and available > on:
+            replace_from[card.id] = available
     live = [c for c in cards if c.status == "active"]
     qr_card = next((c for c in live if c.kind == "virtual"), live[0] if live else None)
     responsible = (db.session.get(StaffUser, (member.tenant_id, member.responsible_staff_id))
@@ -87,6 +95,7 @@ def panel_context(member, on) -> dict:
         "purchases": member_purchases(member.id, limit=5),
         "responsible": responsible,
         "cards": cards,
+        "replace_from": replace_from,  # card id → first day a lost card can be replaced, when after today
         "qr_card": qr_card,
         "qr": card_qr(qr_card.number) if qr_card else None,
         "full": g.counter.can("members.view_full"),
@@ -185,26 +194,27 @@ def enrol():
     if program is None:
         return _render_enrol(None, None, ServiceError("no_program").message, status=422)
     form = _enrol_form(program)
-    if request.method == "GET" or not form.validate_on_submit():
-        return _render_enrol(form, program, status=422 if form.errors else 200)
+    if request.method == "GET":
+        return _render_enrol(form, program)
+    # Every problem at once, each on its field: the form's own checks, the amounts, the PIN, and all
+    # that the enrolment would refuse (enrolment_field_errors); nothing is written until none is left.
+    form.validate_on_submit()
     counter = g.counter
-    try:
-        purchase_fen = parse_yuan(form.purchase.data, "purchase")
-        top_up_fen = parse_yuan(form.top_up_amount.data, "top_up_amount")
-    except FormError as err:
-        getattr(form, err.field).errors = [err.message]
-        return _render_enrol(form, program, status=422)
+    amounts = {}
+    for name in ("purchase", "top_up_amount"):
+        try:
+            amounts[name] = parse_yuan(form[name].data, name)
+        except FormError as err:
+            form[name].errors = [*form[name].errors, err.message]
+            amounts[name] = 0
+    purchase_fen, top_up_fen = amounts["purchase"], amounts["top_up_amount"]
     card_type = form.card_type.data or None
     fee = program.card_type(card_type).fee_fen if any(c.code == card_type for c in program.card_types) else 0
     pin = (form.card_pin.data or "").strip() or None
     if pin and not (pin.isdigit() and 4 <= len(pin) <= 8):
-        form.card_pin.errors = [_("The card PIN is 4 to 8 digits.")]
-        return _render_enrol(form, program, status=422)
-    if card_number_taken(form.physical_card_number.data):
-        form.physical_card_number.errors = [_("This card number is already in use.")]
-        return _render_enrol(form, program, status=422)
+        form.card_pin.errors = [*form.card_pin.errors, _("The card PIN is 4 to 8 digits.")]
     fields = {
-        "name": form.name.data.strip(), "phone": (form.phone.data or "").strip() or None,
+        "name": (form.name.data or "").strip(), "phone": (form.phone.data or "").strip() or None,
         "email": (form.email.data or "").strip() or None, "birthday": form.birthday.data,
         "gender": form.gender.data or None, "marketing_consent": bool(form.marketing_consent.data),
         "card_type": card_type, "physical_card_number": (form.physical_card_number.data or "").strip() or None,
@@ -213,6 +223,18 @@ def enrol():
         "id_doc_type": form.id_doc_type.data if form.id_doc_number.data else None,
         "id_doc_number": (form.id_doc_number.data or "").strip() or None,
     }
+    error = None
+    refusals = enrolment_field_errors(
+        on=on, phone=fields["phone"], email=fields["email"], physical_card_number=fields["physical_card_number"],
+        card_type=card_type, real_name_verified=fields["real_name_verified"], purchase_fen=purchase_fen,
+        card_fee_paid_fen=fields["card_fee_paid_fen"], top_up_fen=top_up_fen)
+    for name, message in refusals.items():
+        if name in form and message not in form[name].errors:
+            form[name].errors = [*form[name].errors, message]
+        elif name not in form:
+            error = message
+    if form.errors or error:
+        return _render_enrol(form, program, error, status=422)
     payload = {**fields, "pin": bool(pin), "store": counter.store.id, "staff": counter.operator.id}
 
     def work() -> dict:
@@ -226,12 +248,12 @@ def enrol():
 
     try:
         result, _replayed = run_once(form.idem.data, "counter.enrol", payload, work)
-    except ServiceError as err:
-        if err.code == "duplicate_phone":
-            form.phone.errors = [err.message]
-        elif err.code == "duplicate_email":
-            form.email.errors = [err.message]
-        return _render_enrol(form, program, service_message(err), status=422)
+    except ServiceError as err:  # what changed since the check (a twin enrolled the same phone just now)
+        db.session.rollback()
+        if not err.fields:
+            return _render_enrol(form, program, service_message(err), status=422)
+        place_errors(form, err, "phone")
+        return _render_enrol(form, program, status=422)
     target = url_for(".show", member_id=int(result["member_id"]), enrolled=1,
                      purchase=form.purchase.data.strip() if purchase_fen else None)
     return go(target)

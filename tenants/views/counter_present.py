@@ -20,9 +20,10 @@ from tenants.domain.errors import DomainError
 from tenants.domain.purchase import is_birthday_benefit_day
 from tenants.domain.tiers import PURCHASE, TierActivity, evaluate_tier
 from tenants.models import TierAccount
+from tenants.programs import business_today
 from tenants.services.business_time import resolve_business_time
 from tenants.services.tiers import account_activities, state_of
-from tenants.views.counter_session import locale, tier_label
+from tenants.views.counter_session import locale, program_now, tier_label
 
 ONE_DAY = dt.timedelta(days=1)
 
@@ -139,6 +140,18 @@ def change_text(change: dict, program) -> str:
     return _("%(tier)s kept for another period.", tier=after)
 
 
+def _list_separator() -> str:
+    return "、" if locale().startswith("zh") else ", "
+
+
+def category_label(code: str | None) -> str:
+    """What staff call a line's category code under the program in force today (the code if unlisted)."""
+    if not code:
+        return ""
+    program = program_now(business_today())
+    return program.category_name(code, locale()) if program else code
+
+
 def tier_perks(program, code: str) -> list[str]:
     """What the tier gives, spelled out for staff: discounts, points multiple, the program's perks."""
     try:
@@ -149,11 +162,13 @@ def tier_perks(program, code: str) -> list[str]:
     perks = []
     if benefits.discount_price_bp is not None and benefits.discount_price_bp < 10_000:
         perks.append(_("Regular-price goods: %(rate)s", rate=discount_label(benefits.discount_price_bp)))
-    for category, rate in sorted(benefits.category_price_bp.items()):
+    for category, rate in benefits.category_price_bp.items():
         if rate < 10_000:
-            perks.append(_("%(category)s: %(rate)s", category=category, rate=discount_label(rate)))
+            perks.append(_("%(category)s: %(rate)s", category=program.category_name(category, loc),
+                           rate=discount_label(rate)))
     if benefits.excluded_categories and (benefits.discount_price_bp or benefits.category_price_bp):
-        perks.append(_("No discount on: %(categories)s", categories=", ".join(benefits.excluded_categories)))
+        names = [program.category_name(c, loc) for c in benefits.excluded_categories]
+        perks.append(_("No discount on: %(categories)s", categories=_list_separator().join(names)))
     if benefits.points_multiplier != 1:
         perks.append(_("Points ×%(multiple)s", multiple=f"{benefits.points_multiplier.normalize():f}"))
     perks.extend(perk.text(loc) for perk in benefits.perks)

@@ -21,7 +21,7 @@ from saas.models import CounterDevice, StaffUser
 from tenants.domain.errors import DomainError
 from tenants.domain.program import LocalizedText
 from tenants.domain.redemption import points_to_fen
-from tenants.models import Card, Purchase, RewardStock
+from tenants.models import Card, Purchase, PurchaseReturn, RewardStock
 from tenants.programs import business_today
 from tenants.scoping import current_tenant
 from tenants.services.business_time import resolve_business_time
@@ -96,10 +96,16 @@ def read_purchase_form(form) -> PurchaseForm:
                         stored_value=form.get("stored_value", "")[:20], key=form.get("idem", "")[:60])
 
 
-def line_ins(lines: list[LineForm]) -> list[LineIn]:
-    """Typed lines as service lines (line totals in fen); blank lines are skipped."""
+def line_ins(lines: list[LineForm], categories: set[str] = frozenset()) -> list[LineIn]:
+    """Typed lines as service lines (line totals in fen); blank lines are skipped.
+
+    A line's category is one of the program's `categories` (codes) or none: a category the rules do
+    not know would silently miss its discount or exclusion, so it is refused.
+    """
     result = []
     for i, line in enumerate(lines):
+        if line.category.strip() and line.category.strip() not in categories:
+            raise FormError(f"l{i}-category", _("Choose the category from the list."))
         price = parse_yuan(line.price, f"l{i}-price")
         if not price and not line.paid.strip():
             continue
@@ -135,7 +141,8 @@ def base_tenders(form: PurchaseForm) -> tuple[list[TenderIn], int]:
 def price(member, form: PurchaseForm, at) -> dict:
     """The typed purchase priced by the service (nothing recorded), and the money split."""
     counter = g.counter
-    lines = line_ins(form.lines)
+    program = program_now(at.date())
+    lines = line_ins(form.lines, {c.code for c in program.categories} if program else set())
     tenders, stored_value = base_tenders(form)
     preview = record_purchase(member_id=member.id, lines=lines, tenders=tenders, business_at=at,
                               store_id=counter.store.id, staff_id=counter.operator.id, device=counter.device_ref,
@@ -152,8 +159,7 @@ def purchase_context(member, form: PurchaseForm, **extra) -> dict:
     on = business_today()
     program = program_now(on)
     cards = member_cards(member.id)
-    categories = sorted({c for t in program.tiers for c in [*t.benefits.excluded_categories,
-                                                             *t.benefits.category_price_bp]}) if program else []
+    categories = [(c.code, c.name.text(locale())) for c in program.categories] if program else []
     points = points_summary(member.id, on, on)
     payment = program.redemption.payment if program else None
     return {"member": member, "form": form, "categories": categories, "STATUSES": STATUSES,
@@ -290,7 +296,30 @@ def receipt(member_id: int, purchase_id: int):
                           purchase=purchase, staff=staff, device_name=_device_name(purchase.device),
                           tier_before=tier_label(program, purchase.tier_before),
                           tier_after=tier_label(program, purchase.tier_after), points=points,
-                          pending=purchase.pending_until > purchase.business_date, returnable=returnable)
+                          pending=purchase.pending_until > purchase.business_date, returnable=returnable,
+                          returns=returns_of(purchase))
+
+
+def returns_of(purchase: Purchase) -> dict | None:
+    """What the returns of `purchase` handed back, and what the member keeps of it (None: nothing returned).
+
+    Kept money is what was due less the refunds and what was kept from them for spent points; kept
+    points are those earned less what the returns took back (or found already spent).
+    """
+    rows = list(db.session.scalars(select(PurchaseReturn).where(PurchaseReturn.purchase_id == purchase.id)
+                                   .order_by(PurchaseReturn.created_at, PurchaseReturn.id)))
+    if not rows:
+        return None
+    total = {name: sum(getattr(r, name) for r in rows) for name in (
+        "refund_fen", "deducted_fen", "points_given_back", "points_taken_back", "shortfall_points")}
+    return {
+        "rows": [{"row": r, "quantity": sum(r.lines.values())} for r in rows],
+        **total,
+        "kept_paid_fen": purchase.amount_due_fen - total["refund_fen"] - total["deducted_fen"],
+        "kept_points": purchase.points_earned - total["points_taken_back"] - total["shortfall_points"],
+        "kept_points_used": purchase.points_used - total["points_given_back"],
+        "kept_items": sum(ln["quantity"] - purchase.returned_of(ln["line_id"]) for ln in purchase.lines),
+    }
 
 
 def _return_response(member, purchase, key: str, chosen: dict | None = None, error=None, status=200):
@@ -469,7 +498,8 @@ def top_up_balance(member_id: int):
     except FormError as err:
         return _top_up_response(member, amount, key, 422, err.message)
     if not amount_fen:
-        return _top_up_response(member, amount, key, 422, _("Enter an amount such as 128 or 128.50."))
+        return _top_up_response(member, amount, key, 422, _("Enter the amount to top up, such as 500.")
+                                if not amount.strip() else _("Enter an amount greater than zero."))
     at = resolve_business_time(None)
     payload = {"member": member.id, "amount": amount_fen, "store": counter.store.id, "staff": counter.operator.id}
     try:
@@ -546,7 +576,7 @@ def card_replace(member_id: int, card_id: int):
     payload = {"card": card.id, "new_number": new_number, "staff": counter.operator.id}
 
     def work() -> dict:
-        new = replace_lost_card(card, on, new_number, staff_id=counter.operator.id)
+        new = replace_lost_card(card, on, new_number, staff_id=counter.operator.id, store_id=counter.store.id)
         audit("card.replaced", f"card:{card.id}", actor_id=counter.operator.id, device=str(counter.device.id),
               new_card=str(new.id))
         return {"number": new.number, "fee_fen": new.fee_fen}

@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 
 from saas.extensions import db
 from saas.htmx import render
+from saas.i18n import format_day
 from saas.models import CounterDevice, StaffUser, utcnow
 from saas.permissions import can
 from tenants.counter import IDLE_SECONDS, is_idle, tablet_for_token, touch_device, works_at
@@ -162,7 +163,9 @@ def parse_yuan(text: str | None, field: str) -> int:
         value = Decimal(text)
     except InvalidOperation:
         raise FormError(field, _("Enter an amount such as 128 or 128.50.")) from None
-    if not value.is_finite() or value < 0 or value > MAX_YUAN or value != value.quantize(Decimal("0.01")):
+    if value.is_finite() and value < 0:
+        raise FormError(field, _("An amount cannot be negative."))
+    if not value.is_finite() or value > MAX_YUAN or value != value.quantize(Decimal("0.01")):
         raise FormError(field, _("Enter an amount such as 128 or 128.50."))
     return int(value * 100)
 
@@ -214,6 +217,10 @@ def service_message(err: ServiceError) -> str:
         for name in err.fields:
             if name in FIELD_MESSAGES:
                 return FIELD_MESSAGES[name]()
+    if err.code == "replacement_too_early" and isinstance(err.params.get("available_on"), str):
+        # the API answers the ISO date; people read it in their locale's format
+        return ServiceError(err.code, available_on=format_day(
+            dt.date.fromisoformat(err.params["available_on"]))).message
     if err.code == "idempotency_key_reused":
         return _("This form was already used for another request. Nothing was changed; start again.")
     if err.code == "idempotency_in_progress":

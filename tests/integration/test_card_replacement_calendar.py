@@ -42,7 +42,8 @@ def test_a_card_lost_before_golden_week_is_replaceable_on_the_third_working_day_
     card = db.session.query(Card).filter_by(member_id=member.id).one()
     card_service.report_lost(card, dt.datetime(2026, 9, 30, 10, tzinfo=SH))
     db.session.commit()
-    assert card_service.replaceable_on(card) == dt.date(2026, 10, 10)  # 8, 9 and the adjusted Saturday
+    # 8 and 9 October, then the adjusted working Saturday
+    assert card_service.replacement_available_on(card, dt.date(2026, 9, 30)) == dt.date(2026, 10, 10)
     with pytest.raises(ServiceError) as early:
         card_service.replace_lost_card(card, dt.date(2026, 10, 9))
     assert early.value.code == "replacement_too_early"
