@@ -22,10 +22,11 @@ from tenants.domain.returns import PurchaseRecord, RecordedLine, compute_return
 from tenants.domain.tiers import TierActivity
 from tenants.models import Member, PointsLot, Purchase, PurchaseReturn, Store, TierAccount
 from tenants.services import ledger
-from tenants.services.cards import primary_card_type
 from tenants.services.business_time import in_tenant_zone
+from tenants.services.cards import primary_card_type
 from tenants.services.errors import ServiceError
 from tenants.services.programs_in_force import require_program
+from tenants.services.stores import require_store
 from tenants.services.tiers import add_activity, bring_up_to_date, change_json, evaluate_account, evaluate_member
 
 STORED_VALUE = "stored_value"
@@ -235,6 +236,7 @@ def record_return(*, purchase_id: int, member_id: int | None, lines: dict[str, i
     db.session.refresh(purchase, with_for_update=True)
     if member_id is not None and member_id != purchase.member_id:
         raise ServiceError("return_member_mismatch")
+    require_store(store_id)
     evaluate_member(member, on)
     version, program = require_program(on)
     record = _record_of(purchase)

@@ -10,10 +10,11 @@ from tenants.domain.errors import DomainError
 from tenants.domain.tiers import TierActivity
 from tenants.models import TierAccount, TopUp
 from tenants.services import ledger
-from tenants.services.cards import primary_card_type
 from tenants.services.business_time import in_tenant_zone
+from tenants.services.cards import primary_card_type
 from tenants.services.errors import ServiceError
 from tenants.services.programs_in_force import require_program
+from tenants.services.stores import require_store
 from tenants.services.tiers import add_activity, change_json, evaluate_account, evaluate_member
 
 
@@ -27,6 +28,7 @@ def top_up(*, member_id: int, amount_fen: int, business_at: dt.datetime, store_i
     member = ledger.lock_member(member_id)
     if member.status != "active":
         raise ServiceError("member_closed")
+    require_store(store_id)
     evaluate_member(member, on)
     version, program = require_program(on)
     try:
