@@ -3,12 +3,14 @@ till shows, stores of another tenant, odd input that must be a 4xx, and the prog
 
 import datetime as dt
 import itertools
+from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from saas.extensions import db
-from tenants.models import Member, Store
+from tenants.models import Card, Member, PurchaseReturn, Redemption, Store, TopUp
 from tenants.scoping import tenant_context
 from tenants.services.api_keys import create_api_key
 from tests.factories import make_tenant
@@ -101,3 +103,148 @@ def test_a_tender_kind_that_is_not_text_is_a_422_on_its_field(pos, kind):
     assert response.status_code == 422, response.json
     assert response.json["error"]["code"] == "validation_failed"
     assert response.json["error"]["fields"] == {"tenders.0.kind": "Must be text."}
+
+
+# --- stores: of this tenant only ----------------------------------------------------------------------------
+
+
+def _bought(pos, mid) -> str:
+    bought = pos.post("/purchases", {"member_id": mid, "lines": [{"line_id": "1", "regular_fen": 15000}]})
+    assert bought.status_code == 201, bought.json
+    return bought.json["id"]
+
+
+@pytest.mark.parametrize("whose", ["another tenant's", "nobody's"])
+def test_top_ups_cards_returns_and_redemptions_refuse_a_store_that_is_not_the_tenants(pos, other_store, whose):
+    store = str(other_store) if whose == "another tenant's" else "4242424242"
+    mid = enrol(pos)["id"]
+    purchase = _bought(pos, mid)
+    en = {"Accept-Language": "en"}
+    refusals = [
+        pos.post(f"/members/{mid}/top-ups", {"amount_fen": 100000, "store_id": store}, **en),
+        pos.post(f"/members/{mid}/cards", {"number": "NO0001234", "store_id": store}, **en),
+        pos.post(f"/purchases/{purchase}/returns", {"lines": {"1": 1}, "store_id": store}, **en),
+        pos.post(f"/members/{mid}/redemptions", {"kind": "catalogue", "code": "tote-bag", "store_id": store}, **en),
+    ]
+    for response in refusals:
+        assert response.status_code == 422, response.json
+        assert response.json["error"]["fields"] == {"store_id": "Unknown store."}
+    assert [count(pos.tenant, model) for model in (TopUp, PurchaseReturn, Redemption)] == [0, 0, 0]
+    with tenant_context(pos.tenant):
+        assert db.session.scalar(select(func.count()).where(Card.kind == "physical")) == 0
+
+
+def test_the_tenants_own_store_is_recorded_on_top_ups_cards_and_returns(pos):
+    store = str(pos.stores[1])
+    mid = enrol(pos, store_id=store)["id"]
+    purchase = _bought(pos, mid)
+    assert pos.post(f"/members/{mid}/top-ups", {"amount_fen": 100000, "store_id": store}).status_code == 201
+    assert pos.post(f"/members/{mid}/cards", {"number": "NO0001234", "store_id": store}).status_code == 201
+    assert pos.post(f"/purchases/{purchase}/returns", {"lines": {"1": 1}, "store_id": store}).status_code == 201
+    with tenant_context(pos.tenant):
+        for model in (TopUp, PurchaseReturn):
+            assert db.session.scalars(select(model.store_id)).all() == [int(store)]
+        assert db.session.scalars(select(Card.store_id).where(Card.kind == "physical")).all() == [int(store)]
+
+
+# --- the store keys' migration on a database that holds rows -----------------------------------------------
+
+STORE_TABLES = ("cards", "top_ups", "purchase_returns", "redemptions")
+
+
+def _revision_before_store_keys() -> str:
+    from alembic.script import ScriptDirectory
+
+    from saas.config import ROOT
+
+    return ScriptDirectory(str(ROOT / "migrations")).get_revision("0008").down_revision
+
+
+def _one_row_with_a_store_in_each_table(tenant) -> int:
+    """Through the services: a card, a top-up, a return and a redemption, all at the tenant's second store."""
+    from tenants.services.cards import issue_physical_card
+    from tenants.services.members import enroll_member
+    from tenants.services.purchases import LineIn, record_purchase, record_return
+    from tenants.services.stored_value import top_up
+
+    now = dt.datetime.now(ZoneInfo("Asia/Shanghai"))  # the tenant's business day
+    with tenant_context(tenant):
+        store = db.session.scalars(select(Store.id).order_by(Store.code.desc())).first()
+        member = enroll_member(business_at=now, name="王芳", phone="13800138000", store_id=store)
+        issue_physical_card(member.id, "NO0001234", now.date(), store_id=store)
+        top_up(member_id=member.id, amount_fen=100000, business_at=now, store_id=store)
+        bought = record_purchase(member_id=member.id, lines=[LineIn("1", 15000)], tenders=[], business_at=now)
+        record_return(purchase_id=int(bought["id"]), member_id=None, lines={"1": 1}, business_at=now, store_id=store)
+        db.session.add(Redemption(member_id=member.id, store_id=store, business_date=now.date(), kind="catalogue",
+                                  code="tote-bag", points=0, program_version=1))
+        db.session.commit()
+        return store
+
+
+def _store_ids(conn, tenant_id: int) -> dict[str, list]:
+    """The store of each table's row (cards: the physical one) of the tenant."""
+    return {table: conn.execute(text(f"SELECT store_id FROM {table} WHERE tenant_id = :t"
+                                     + (" AND kind = 'physical'" if table == "cards" else "")),
+                                {"t": tenant_id}).scalars().all()
+            for table in STORE_TABLES}
+
+
+def test_the_store_keys_migration_nulls_dangling_stores_and_keeps_good_ones_on_postgresql(app, owner_engine):
+    """Rows whose store is another tenant's or nobody's (possible before the keys) lose the store, not the row."""
+    from flask_migrate import downgrade, upgrade
+
+    with app.app_context():
+        keep, dangle = make_tenant("keeps-store"), make_tenant("loses-store")
+        foreign = _one_row_with_a_store_in_each_table(keep)  # a good store of one tenant, foreign to the other
+        _one_row_with_a_store_in_each_table(dangle)
+        db.session.remove()
+        downgrade(revision=_revision_before_store_keys())
+    with owner_engine.begin() as conn:  # as the owner, inside the tenant (row-level security is FORCEd)
+        conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(dangle.id)})
+        for table, bad in zip(STORE_TABLES, (foreign, 4242424242, foreign, 4242424242), strict=True):
+            conn.execute(text(f"UPDATE {table} SET store_id = :bad WHERE store_id IS NOT NULL"), {"bad": bad})
+    with app.app_context():
+        upgrade()
+    with owner_engine.begin() as conn:
+        conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(dangle.id)})
+        assert _store_ids(conn, dangle.id) == {table: [None] for table in STORE_TABLES}
+        conn.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(keep.id)})
+        assert _store_ids(conn, keep.id) == {table: [foreign] for table in STORE_TABLES}
+        forced = dict(conn.execute(text("SELECT relname, relforcerowsecurity FROM pg_class WHERE relname IN "
+                                        "('cards', 'top_ups', 'purchase_returns', 'redemptions', 'stores')")).all())
+        assert set(forced.values()) == {True}
+    with owner_engine.connect() as conn:
+        conn.execute(text("SELECT set_config('app.tenant_id', :t, false)"), {"t": str(keep.id)})
+        with pytest.raises(IntegrityError):
+            conn.execute(text("UPDATE top_ups SET store_id = 4242424242"))
+        conn.rollback()
+
+
+def test_the_store_keys_migration_runs_on_a_populated_sqlite_database(tmp_path):
+    from flask_migrate import downgrade, upgrade
+
+    from saas import create_app
+
+    url = f"sqlite:///{tmp_path / 'populated.db'}"
+    sqlite_app = create_app({"SQLALCHEMY_DATABASE_URI": url, "MIGRATION_DATABASE_URI": url, "REDIS_URL": None,
+                             "TESTING": True})
+    with sqlite_app.app_context():
+        upgrade()
+        keep, dangle = make_tenant("keeps-store"), make_tenant("loses-store")
+        good = _one_row_with_a_store_in_each_table(keep)
+        _one_row_with_a_store_in_each_table(dangle)
+        db.session.remove()
+        downgrade(revision=_revision_before_store_keys())
+        with db.engine.begin() as conn:
+            for table, bad in zip(STORE_TABLES, (good, 4242424242, good, 4242424242), strict=True):
+                conn.execute(text(f"UPDATE {table} SET store_id = :bad WHERE tenant_id = :t AND store_id IS NOT NULL"),
+                             {"bad": bad, "t": dangle.id})
+        upgrade()
+        with db.engine.connect() as conn:
+            assert _store_ids(conn, dangle.id) == {table: [None] for table in STORE_TABLES}
+            assert _store_ids(conn, keep.id) == {table: [good] for table in STORE_TABLES}
+            keys = {table: [fk["referred_table"] for fk in inspect(conn).get_foreign_keys(table)]
+                    for table in STORE_TABLES}
+            assert all("stores" in referred for referred in keys.values()), keys
+        db.session.remove()
+        db.engine.dispose()
