@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from saas.extensions import db
 from saas.ids import new_id
@@ -279,6 +279,20 @@ def record_return(*, purchase_id: int, member_id: int | None, lines: dict[str, i
         "written_off_fen": result.written_off_fen, "spend_reversed_fen": result.spend_reversed_fen,
         "balances": {"points_balance": member.points_balance, "stored_value_fen": member.stored_value_fen},
     }
+
+
+def member_shortfall(member_id: int) -> dict:
+    """What returns could not take back from the member (§19.11): the points short, and their value deducted
+    from refunds or written off (per the tenant's rule at each return), summed over the member's returns.
+
+    Through the member's purchases (indexed by member) to their returns (indexed by purchase)."""
+    points, deducted, written_off = db.session.execute(
+        select(func.coalesce(func.sum(PurchaseReturn.shortfall_points), 0),
+               func.coalesce(func.sum(PurchaseReturn.deducted_fen), 0),
+               func.coalesce(func.sum(PurchaseReturn.written_off_fen), 0))
+        .join(Purchase, Purchase.id == PurchaseReturn.purchase_id)
+        .where(Purchase.member_id == member_id)).one()
+    return {"points": int(points), "deducted_fen": int(deducted), "written_off_fen": int(written_off)}
 
 
 def member_purchases(member_id: int, limit: int = 20) -> list[Purchase]:

@@ -58,6 +58,8 @@ def top_up(*, member_id: int, amount_fen: int, business_at: dt.datetime, store_i
         "card_fee_waived": result.card_fee_waived, "unlock_tier": result.unlock_tier,
         "unlocked_price_bp": dict(result.unlock_category_price_bp), "tier": account.tier_code,
         "tier_changes": [change_json(c) for c in changes], "stored_value_fen": member.stored_value_fen,
+        "points_earned": result.points_earned,
+        "balances": {"points_balance": member.points_balance, "stored_value_fen": member.stored_value_fen},
     }
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from saas.extensions import db
-from tenants.models import Card, Member, PurchaseReturn, Redemption, Store, TopUp
+from tenants.models import Card, Member, PurchaseReturn, Redemption, Store, StoredValueEntry, TopUp
 from tenants.scoping import tenant_context
 from tenants.services.api_keys import create_api_key
 from tests.factories import make_tenant
@@ -248,3 +248,99 @@ def test_the_store_keys_migration_runs_on_a_populated_sqlite_database(tmp_path):
             assert all("stores" in referred for referred in keys.values()), keys
         db.session.remove()
         db.engine.dispose()
+
+
+# --- the sign-up's top-up and card fee; the figures a till shows --------------------------------------------
+
+
+def test_a_sign_up_top_up_is_credited_with_its_bonus_and_waives_the_card_fee(hotel):
+    member = enrol(hotel, real_name_verified=True, id_doc_type="id_card", id_doc_number="110101199003070000",
+                   top_up_fen=100000)
+    assert (member["card_fee_fen"], member["card_fee_waived"]) == (0, True)
+    assert member["top_up"]["amount_fen"] == 100000 and member["top_up"]["credited_fen"] == 100000
+    assert member["top_up"]["unlocked_price_bp"] == {"rooms": 8000} and member["top_up"]["points_earned"] == 0
+    assert member["stored_value"]["balance_fen"] == 100000
+    with tenant_context(hotel.tenant):
+        assert db.session.scalar(select(func.sum(StoredValueEntry.principal_fen))) == 100000
+        assert db.session.scalar(select(TopUp.store_id)) is None
+
+
+def test_a_sign_up_top_up_of_a_clothing_shop_gets_its_bonus(pos):
+    member = enrol(pos, top_up_fen=100000, store_id=str(pos.stores[0]))
+    assert member["top_up"]["bonus_fen"] == 10000 and member["stored_value"]["balance_fen"] == 110000
+    assert (member["card_fee_fen"], member["card_fee_waived"]) == (0, False)  # the card has no fee
+    with tenant_context(pos.tenant):
+        assert db.session.scalar(select(TopUp.store_id)) == pos.stores[0]
+
+
+def test_the_card_fee_a_sign_up_pays_is_reported_and_recorded_as_card_income(hotel):
+    member = enrol(hotel, real_name_verified=True, card_fee_paid_fen=3800)
+    assert (member["card_fee_fen"], member["card_fee_waived"], member["top_up"]) == (3800, False, None)
+    with tenant_context(hotel.tenant):
+        assert db.session.scalar(select(func.sum(Card.fee_fen))) == 3800
+
+
+def test_a_sign_up_top_up_that_is_refused_enrols_nobody(hotel):
+    refused = hotel.post("/members", {"name": "王芳", "phone": "13800138000", "real_name_verified": True,
+                                      "top_up_fen": 50000, "store_id": "4242424242"})
+    assert refused.status_code == 422 and refused.json["error"]["fields"] == {"store_id": "未知的门店。"}
+    assert count(hotel.tenant, Member) == count(hotel.tenant, TopUp) == 0
+
+
+def test_a_top_up_says_it_earns_no_points_and_gives_the_balances(pos):
+    mid = enrol(pos)["id"]
+    with tenant_context(pos.tenant):
+        from tenants.services.points import adjust_points
+
+        adjust_points(member_id=int(mid), delta=700, reason="goodwill", business_at=dt.datetime.now(dt.UTC))
+        db.session.commit()
+    topped = pos.post(f"/members/{mid}/top-ups", {"amount_fen": 100000})
+    assert topped.status_code == 201
+    assert topped.json["points_earned"] == 0
+    assert topped.json["balances"] == {"points_balance": 700, "stored_value_fen": 110000}
+
+
+def test_the_member_read_shows_the_points_shortfall_of_returns(pos):
+    mid = enrol(pos)["id"]
+    assert pos.get(f"/members/{mid}").json["shortfall"] == {"points": 0, "deducted_fen": 0, "written_off_fen": 0}
+    with tenant_context(pos.tenant):  # bought ¥150 (150 points, available at once), used them, returned it all
+        from tenants.presets import load_preset
+        from tenants.services.programs import post_program_version
+
+        rules = load_preset("clothing")
+        rules["earning"]["pending_days"] = 0
+        post_program_version(rules, dt.date(2025, 1, 1), "no return window")
+    purchase = _bought(pos, mid)
+    spent = pos.post(f"/members/{mid}/points-adjustments", {"delta": -150, "reason": "used elsewhere"})
+    assert spent.status_code == 201, spent.json
+    back = pos.post(f"/purchases/{purchase}/returns", {"lines": {"1": 1}})
+    assert back.status_code == 201 and back.json["shortfall_points"] == 150
+    read = pos.get(f"/members/{mid}").json["shortfall"]
+    assert read == {"points": back.json["shortfall_points"], "deducted_fen": back.json["deducted_fen"],
+                    "written_off_fen": back.json["written_off_fen"]}
+    assert read["deducted_fen"] > 0  # the clothing rule: deducted from the refund
+
+
+def test_the_top_tier_still_shows_its_cumulative_progress(pos):
+    mid = enrol(pos)["id"]
+    first = pos.get(f"/members/{mid}").json["tier"]["progress"]
+    assert first == [{"measure": "spend", "window": "lifetime", "have": 0, "pending": 0, "window_end": None}]
+    with tenant_context(pos.tenant):  # HQ puts the member on the top tier, then they keep buying
+        from tenants.presets import load_preset
+        from tenants.services.programs import post_program_version
+
+        rules = load_preset("clothing")
+        rules["earning"]["pending_days"] = 0
+        post_program_version(rules, dt.date(2025, 1, 1), "no return window")
+    for _ in range(2):
+        _bought(pos, mid)
+    big = pos.post("/purchases", {"member_id": mid, "lines": [{"line_id": "1", "regular_fen": 3_000_000}]})
+    assert big.json["tier_after"] == "diamond"
+    after = pos.post("/purchases", {"member_id": mid, "lines": [{"line_id": "1", "regular_fen": 10000}]})
+    assert after.status_code == 201
+    status = pos.get(f"/members/{mid}/tier").json
+    assert status["next_tier"] is None and status["upgrades"] == []
+    spend = 2 * 15000 + 3_000_000 + after.json["spend_fen"]
+    assert status["progress"] == [{"measure": "spend", "window": "lifetime", "have": spend, "pending": 0,
+                                   "window_end": None}]
+    assert pos.get(f"/members/{mid}").json["tier"]["progress"] == status["progress"]
