@@ -9,6 +9,8 @@ tenant's choice; SPEC numbers only appear as defaults in the presets.
 
 Invalid documents raise ``pydantic.ValidationError`` whose locations name the field
 (cross-references such as an unknown tier code are reported on the field that holds them).
+The document's own rules raise ``ProgramRuleError``: a stable code and params that the app
+translates (tenants/services/programs.py), with an English sentence for logs.
 """
 
 from __future__ import annotations
@@ -21,6 +23,27 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from tenants.domain.errors import DomainError
 
 CURRENT_SCHEMA_VERSION = 1
+
+
+class ProgramRuleError(ValueError):
+    """A broken rule of the program document: ``code`` is stable (see ``PROGRAM_RULE_CODES``), ``params``
+    fill the translated message; ``str()`` is the English sentence (logs, CLI without a language)."""
+
+    def __init__(self, code: str, english: str, /, **params: object) -> None:
+        if code not in PROGRAM_RULE_CODES:  # a typo would reach users untranslated
+            raise ValueError(f"unknown program rule code {code!r}")
+        super().__init__(english)
+        self.code = code
+        self.params = dict(params)
+
+
+# Every code a program document may be refused with, so the app can check its catalogue is complete.
+PROGRAM_RULE_CODES: frozenset[str] = frozenset({
+    "text_missing", "earning_classes_not_from_full_price", "earning_classes_not_increasing",
+    "earning_class_codes_not_unique", "rolling_expiry_needs_months", "abc_shares_not_whole",
+    "schema_version_unsupported", "card_type_codes_not_unique", "several_default_card_types",
+    "tier_codes_not_unique", "base_tier_not_for_life", "unknown_tier_codes",
+})
 
 NonNegative = Annotated[int, Field(ge=0)]
 Positive = Annotated[int, Field(ge=1)]
@@ -50,7 +73,7 @@ class LocalizedText(BaseModel):
     @model_validator(mode="after")
     def _one_language_at_least(self) -> LocalizedText:
         if not (self.zh_CN.strip() or self.en.strip()):
-            raise ValueError("give the text in zh_CN or en")
+            raise ProgramRuleError("text_missing", "give the text in zh_CN or en")
         return self
 
     def text(self, locale: str = "zh_CN") -> str:
@@ -306,11 +329,13 @@ class Earning(_Model):
     def _classes_ascend_from_full_price(cls, classes: list[EarningClass]) -> list[EarningClass]:
         bounds = [c.min_off_bp for c in classes]
         if bounds[0] != 0:
-            raise ValueError("the first earning class must start at min_off_bp 0 (full price)")
+            raise ProgramRuleError("earning_classes_not_from_full_price",
+                                  "the first earning class must start at min_off_bp 0 (full price)")
         if any(later <= earlier for earlier, later in zip(bounds, bounds[1:], strict=False)):
-            raise ValueError("earning classes must have strictly increasing min_off_bp")
+            raise ProgramRuleError("earning_classes_not_increasing",
+                                  "earning classes must have strictly increasing min_off_bp")
         if len({c.code for c in classes}) != len(classes):
-            raise ValueError("earning class codes must be unique")
+            raise ProgramRuleError("earning_class_codes_not_unique", "earning class codes must be unique")
         return classes
 
 
@@ -389,7 +414,7 @@ class Expiry(_Model):
     @model_validator(mode="after")
     def _months_for_rolling(self) -> Expiry:
         if self.mode == "rolling_months" and self.months is None:
-            raise ValueError("rolling_months expiry needs months")
+            raise ProgramRuleError("rolling_expiry_needs_months", "rolling_months expiry needs months")
         return self
 
 
@@ -447,7 +472,7 @@ class AbcRules(_Model):
     @classmethod
     def _shares_make_a_whole(cls, shares: list[int]) -> list[int]:
         if sum(shares) != 10_000:
-            raise ValueError("A, B and C shares must add up to 10000 bp")
+            raise ProgramRuleError("abc_shares_not_whole", "A, B and C shares must add up to 10000 bp")
         return shares
 
 
@@ -521,27 +546,30 @@ class Program(_Model):
     @classmethod
     def _known_version(cls, version: int) -> int:
         if version != CURRENT_SCHEMA_VERSION:
-            raise ValueError(f"schema_version {version} is not supported (expected {CURRENT_SCHEMA_VERSION})")
+            raise ProgramRuleError("schema_version_unsupported",
+                                  f"schema_version {version} is not supported (expected {CURRENT_SCHEMA_VERSION})",
+                                  version=version, expected=CURRENT_SCHEMA_VERSION)
         return version
 
     @field_validator("card_types")
     @classmethod
     def _card_types_unique(cls, card_types: list[CardType]) -> list[CardType]:
         if len({c.code for c in card_types}) != len(card_types):
-            raise ValueError("card type codes must be unique")
+            raise ProgramRuleError("card_type_codes_not_unique", "card type codes must be unique")
         if sum(c.default for c in card_types) > 1:
-            raise ValueError("at most one card type is the default")
+            raise ProgramRuleError("several_default_card_types", "at most one card type is the default")
         return card_types
 
     @field_validator("tiers")
     @classmethod
     def _tiers_well_formed(cls, tiers: list[Tier]) -> list[Tier]:
         if len({t.code for t in tiers}) != len(tiers):
-            raise ValueError("tier codes must be unique")
+            raise ProgramRuleError("tier_codes_not_unique", "tier codes must be unique")
         base = tiers[0]
         # Every fall ends somewhere: the base tier is the floor and never expires.
         if base.validity_months is not None or base.keep is not None:
-            raise ValueError("the base (first) tier lasts for life and has no keep threshold")
+            raise ProgramRuleError("base_tier_not_for_life",
+                                  "the base (first) tier lasts for life and has no keep threshold")
         return tiers
 
     @field_validator("linked_cards")
@@ -597,4 +625,5 @@ def _check_tier_codes(codes, info: ValidationInfo) -> None:
     known = {t.code for t in tiers}
     unknown = sorted(set(codes) - known)
     if unknown:
-        raise ValueError(f"unknown tier code(s): {', '.join(unknown)}")
+        raise ProgramRuleError("unknown_tier_codes", f"unknown tier code(s): {', '.join(unknown)}",
+                               codes=", ".join(unknown))

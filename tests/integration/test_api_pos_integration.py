@@ -344,3 +344,34 @@ def test_the_top_tier_still_shows_its_cumulative_progress(pos):
     assert status["progress"] == [{"measure": "spend", "window": "lifetime", "have": spend, "pending": 0,
                                    "window_end": None}]
     assert pos.get(f"/members/{mid}").json["tier"]["progress"] == status["progress"]
+
+
+# --- the program: its rule messages in the caller's language ------------------------------------------------
+
+
+@pytest.mark.parametrize("language, tiers_message, abc_message", [
+    ("zh-CN", "等级代码不能重复。", "A、B、C 三类的占比之和必须为 10000 bp（100%）。"),
+    ("en", "Tier codes must be unique.", "The A, B and C shares must add up to 10000 bp (100%)."),
+])
+def test_program_rule_messages_follow_accept_language(pos, language, tiers_message, abc_message):
+    rules = pos.get("/program").json["rules"]
+    rules["tiers"].append(dict(rules["tiers"][-1]))
+    rules["segments"] = {"abc": {"shares_bp": [2000, 3000, 4000]}}
+    rules["stores"] = {"S001": {"tier_discount_price_bp": {"nobody": 9000}}}
+    response = pos.post("/program/versions", {"rules": rules, "effective_from": "2025-01-01"},
+                        **{"Accept-Language": language})
+    assert response.status_code == 422
+    fields = response.json["error"]["fields"]
+    assert fields["rules.tiers"] == tiers_message
+    assert fields["rules.segments.abc.shares_bp"] == abc_message
+    rules["tiers"].pop()
+    unknown = pos.post("/program/versions", {"rules": rules, "effective_from": "2025-01-01"},
+                       **{"Accept-Language": language}).json["error"]["fields"]["rules.stores"]
+    assert unknown == {"zh-CN": "未知的等级代码：nobody。", "en": "Unknown tier code(s): nobody."}[language]
+
+
+def test_every_program_rule_the_domain_may_break_has_a_message():
+    from tenants.domain.program import PROGRAM_RULE_CODES
+    from tenants.services.programs import PROGRAM_RULE_MESSAGES
+
+    assert set(PROGRAM_RULE_MESSAGES) == PROGRAM_RULE_CODES
