@@ -7,6 +7,13 @@ points (10 000 = 100 %), ``*_price_bp`` the share of the price the member pays (
 "pay 88 %", i.e. 8.8折), ``*_months`` / ``*_days`` calendar units. Every number is a
 tenant's choice; SPEC numbers only appear as defaults in the presets.
 
+The defaults here are the one source of what an omitted field means, for a version posted through
+the API or the CLI and for the blank preset alike: ``presets/blank.json`` sets only what has no
+default (a test keeps it so). In particular: no return window (points and tier spend count at once,
+``pending_days`` 0), stored value off (when turned on: PIN required, refund on closing), a points
+shortfall on returns deducted from the refund. Changing a default changes the meaning of stored
+versions that omit the field: migrate them (see migration 0009) so history keeps its rules.
+
 Invalid documents raise ``pydantic.ValidationError`` whose locations name the field
 (cross-references such as an unknown tier code are reported on the field that holds them).
 The document's own rules raise ``ProgramRuleError``: a stable code and params that the app
@@ -322,7 +329,7 @@ class Earning(_Model):
     excluded_line_kinds: list[str] = ["shipping", "card_fee", "top_up", "red_packet"]
     first_purchase_earns: bool = True
     referral_points: NonNegative = 0
-    pending_days: Annotated[int, Field(ge=0, le=366)] = 7
+    pending_days: Annotated[int, Field(ge=0, le=366)] = 0  # the return window: 0 = counts at once
 
     @field_validator("classes")
     @classmethod
@@ -432,7 +439,7 @@ class TopUpBonus(_Model):
 
 
 class StoredValue(_Model):
-    enabled: bool = True
+    enabled: bool = False  # a program offers stored value only when it says so
     min_top_up_fen: NonNegative = 0
     bonus_rows: list[TopUpBonus] = []
     pin_required: bool = True

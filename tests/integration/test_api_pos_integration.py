@@ -375,3 +375,46 @@ def test_every_program_rule_the_domain_may_break_has_a_message():
     from tenants.services.programs import PROGRAM_RULE_MESSAGES
 
     assert set(PROGRAM_RULE_MESSAGES) == PROGRAM_RULE_CODES
+
+
+# --- the program's defaults: one source ---------------------------------------------------------------------
+
+
+def test_a_program_posted_with_only_the_required_fields_is_the_blank_preset(pos):
+    from tenants.presets import load_preset
+
+    blank = load_preset("blank")
+    minimal = {"name": blank["name"], "card_types": blank["card_types"], "tiers": blank["tiers"]}
+    posted = pos.post("/program/versions", {"rules": minimal, "effective_from": "2025-01-01"})
+    assert posted.status_code == 201, posted.json
+    mid = enrol(pos)["id"]
+    bought = pos.post("/purchases", {"member_id": mid, "lines": [{"line_id": "1", "regular_fen": 15000}]}).json
+    assert bought["points_status"] == "available" and bought["balances"]["points_available"] == 150  # no window
+    topped = pos.post(f"/members/{mid}/top-ups", {"amount_fen": 100000})
+    assert topped.status_code == 422 and topped.json["error"]["code"] == "stored_value_disabled"
+
+
+def test_the_defaults_migration_writes_the_old_defaults_into_versions_that_omitted_them(app, pos):
+    """Versions stored before the defaults changed keep their rules: 7 days pending, stored value on."""
+    from alembic.script import ScriptDirectory
+    from flask_migrate import downgrade, upgrade
+
+    from saas.config import ROOT
+    from tenants.models import ProgramVersion
+    from tenants.presets import load_preset
+    from tenants.services.programs import post_program_version
+
+    stated = load_preset("clothing")
+    omitted = load_preset("clothing")
+    del omitted["earning"]["pending_days"]
+    del omitted["stored_value"]
+    with tenant_context(pos.tenant):
+        for rules in (omitted, stated):
+            post_program_version(rules, dt.date(2025, 1, 1), "before the defaults changed")
+    db.session.remove()
+    downgrade(revision=ScriptDirectory(str(ROOT / "migrations")).get_revision("0009").down_revision)
+    upgrade()
+    with tenant_context(pos.tenant):
+        rules = dict(db.session.execute(select(ProgramVersion.version, ProgramVersion.rules)).all())
+    assert rules[2]["earning"]["pending_days"] == 7 and rules[2]["stored_value"] == {"enabled": True}
+    assert rules[3] == stated and rules[1]["earning"]["pending_days"] == 7  # the sign-up preset said so itself
