@@ -1,6 +1,7 @@
 """Members, cards and tier status through the API (POS integration).
 
-``POST /members`` enrols; ``GET /members/<id>``; ``GET /members?phone=`` / ``?card=`` finds one;
+``POST /members`` enrols (with a sign-up top-up credited, the card fee reported); ``GET /members/<id>`` (with
+the returns' points shortfall and the cumulative tier progress); ``GET /members?phone=`` / ``?card=`` finds one;
 ``PATCH /members/<id>`` updates the profile; ``GET /members/<id>/tier`` explains the tier;
 ``GET /members/<id>/ledger`` pages the points and stored-value movements; cards: report lost,
 replace, exchange, close.

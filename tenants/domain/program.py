@@ -337,10 +337,10 @@ class Earning(_Model):
         bounds = [c.min_off_bp for c in classes]
         if bounds[0] != 0:
             raise ProgramRuleError("earning_classes_not_from_full_price",
-                                  "the first earning class must start at min_off_bp 0 (full price)")
+                                   "the first earning class must start at min_off_bp 0 (full price)")
         if any(later <= earlier for earlier, later in zip(bounds, bounds[1:], strict=False)):
             raise ProgramRuleError("earning_classes_not_increasing",
-                                  "earning classes must have strictly increasing min_off_bp")
+                                   "earning classes must have strictly increasing min_off_bp")
         if len({c.code for c in classes}) != len(classes):
             raise ProgramRuleError("earning_class_codes_not_unique", "earning class codes must be unique")
         return classes
@@ -554,8 +554,8 @@ class Program(_Model):
     def _known_version(cls, version: int) -> int:
         if version != CURRENT_SCHEMA_VERSION:
             raise ProgramRuleError("schema_version_unsupported",
-                                  f"schema_version {version} is not supported (expected {CURRENT_SCHEMA_VERSION})",
-                                  version=version, expected=CURRENT_SCHEMA_VERSION)
+                                   f"schema_version {version} is not supported (expected {CURRENT_SCHEMA_VERSION})",
+                                   version=version, expected=CURRENT_SCHEMA_VERSION)
         return version
 
     @field_validator("card_types")
@@ -576,7 +576,7 @@ class Program(_Model):
         # Every fall ends somewhere: the base tier is the floor and never expires.
         if base.validity_months is not None or base.keep is not None:
             raise ProgramRuleError("base_tier_not_for_life",
-                                  "the base (first) tier lasts for life and has no keep threshold")
+                                   "the base (first) tier lasts for life and has no keep threshold")
         return tiers
 
     @field_validator("linked_cards")
