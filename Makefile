@@ -26,7 +26,7 @@ translations: $(STAMP)
 # Extract strings and merge them into the catalogues (run after changing user-visible text).
 messages: $(STAMP)
 	$(VENV)/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k ngettext:1,2 --no-location --sort-output -o saas/translations/messages.pot saas tenants templates >/dev/null
-	$(VENV)/bin/pybabel update --quiet -i saas/translations/messages.pot -d saas/translations --no-fuzzy-matching
+	$(VENV)/bin/pybabel -q update -w 120 -i saas/translations/messages.pot -d saas/translations --no-fuzzy-matching
 
 # Migrate, create the demo tenants, serve at once; the demo's member history is added in the background.
 run: install

@@ -154,6 +154,7 @@ class Card(TenantOwned, db.Model):
         Index(None, "tenant_id", "member_id"),
         _fk(["member_id"], "members"),
         _fk(["replaced_by_id"], "cards"),
+        _fk(["store_id"], "stores"),
     )
 
     member_id: Mapped[int] = mapped_column(BigInteger)
@@ -305,6 +306,7 @@ class PurchaseReturn(TenantOwned, db.Model):
         Index(None, "tenant_id", "purchase_id"),
         _fk(["purchase_id"], "purchases"),
         _fk(["member_id"], "members"),
+        _fk(["store_id"], "stores"),
     )
 
     purchase_id: Mapped[int] = mapped_column(BigInteger)
@@ -330,6 +332,7 @@ class TopUp(TenantOwned, db.Model):
     __table_args__ = (
         Index(None, "tenant_id", "member_id"),
         _fk(["member_id"], "members"),
+        _fk(["store_id"], "stores"),
     )
 
     member_id: Mapped[int] = mapped_column(BigInteger)
@@ -351,6 +354,7 @@ class Redemption(TenantOwned, db.Model):
     __table_args__ = (
         Index(None, "tenant_id", "member_id"),
         _fk(["member_id"], "members"),
+        _fk(["store_id"], "stores"),
     )
 
     member_id: Mapped[int] = mapped_column(BigInteger)

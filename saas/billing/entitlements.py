@@ -77,7 +77,8 @@ def spends_member_balance() -> bool:
     if request.is_json:
         body = request.get_json(silent=True)
         tenders = body.get("tenders") if isinstance(body, dict) else None
-        return any(isinstance(t, dict) and t.get("kind") in BALANCE_TENDERS
+        # Any JSON may come here before validation: a kind that is not text ({} or []) is simply not a balance.
+        return any(isinstance(t, dict) and isinstance(t.get("kind"), str) and t["kind"] in BALANCE_TENDERS
                    and (_positive(str(t.get("amount_fen") or 0)) or _positive(str(t.get("points") or 0)))
                    for t in (tenders if isinstance(tenders, list) else []))
     return _positive(request.form.get("points")) or _positive(request.form.get("stored_value"))

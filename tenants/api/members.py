@@ -1,6 +1,7 @@
 """Members, cards and tier status through the API (POS integration).
 
-``POST /members`` enrols; ``GET /members/<id>``; ``GET /members?phone=`` / ``?card=`` finds one;
+``POST /members`` enrols (with a sign-up top-up credited, the card fee reported); ``GET /members/<id>`` (with
+the returns' points shortfall and the cumulative tier progress); ``GET /members?phone=`` / ``?card=`` finds one;
 ``PATCH /members/<id>`` updates the profile; ``GET /members/<id>/tier`` explains the tier;
 ``GET /members/<id>/ledger`` pages the points and stored-value movements; cards: report lost,
 replace, exchange, close.
@@ -13,19 +14,33 @@ from typing import Any, Literal
 
 from flask_babel import lazy_gettext as _l
 from pydantic import EmailStr, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from saas.extensions import db
 from tenants.api import api_route
 from tenants.api.schemas import ApiModel, Id, Page, PageQuery, QueryModel, TransactionBody, int_cursor
+from tenants.api.transactions import TopUpOut
+from tenants.domain.stored_value import card_fee_waived_by_top_up
 from tenants.models import Card, PointsEntry, StoredValueEntry
 from tenants.programs import business_today
 from tenants.services import cards as card_service
+from tenants.services import stored_value as sv_service
+from tenants.services.business_time import in_tenant_zone
 from tenants.services.cards import verify_pin
 from tenants.services.errors import ServiceError
 from tenants.services.members import enroll_member, find_by_card, find_by_phone, get_member, member_json, update_member
+from tenants.services.programs_in_force import require_program
+from tenants.services.purchases import member_shortfall
 from tenants.services.tier_grants import grant_tier
-from tenants.services.tiers import explain_member, link_members, unlink_member
+from tenants.services.tiers import explain_member, link_members, tier_progress, unlink_member
+
+
+class ProgressOut(ApiModel):
+    measure: Literal["spend", "points"] = Field(description="spend (fen) or purchase points.")
+    window: str = Field(description="calendar_year, rolling_12_months, since_tier_start, current_period, lifetime.")
+    have: int = Field(description="Counted so far in the window, as of the day.")
+    pending: int = Field(description="Bought, counting once its return window has passed.")
+    window_end: dt.date | None = Field(description="When the window stops counting what is spent now (exclusive).")
 
 
 class TierOut(ApiModel):
@@ -33,6 +48,9 @@ class TierOut(ApiModel):
     since: dt.date
     period_end: dt.date | None
     linked: str
+    progress: list[ProgressOut] = Field(
+        description="The cumulative measure so far in each window the program's tiers count in, one per measure "
+                    "and window; also at the top tier, where no upgrade is left.")
 
 
 class PointsOut(ApiModel):
@@ -49,6 +67,12 @@ class StoredValueOut(ApiModel):
     usable_fen: int
     principal_fen: int
     bonus_fen: int
+
+
+class ShortfallOut(ApiModel):
+    points: int = Field(description="Points that returns could not take back (already spent), over all returns.")
+    deducted_fen: int = Field(description="Their value deducted from refunds (tenant rule deduct_from_refund).")
+    written_off_fen: int = Field(description="Their value written off (tenant rule write_off, or refund too small).")
 
 
 class CardOut(ApiModel):
@@ -73,6 +97,7 @@ class MemberOut(ApiModel):
     responsible_staff_id: Id | None
     tier: TierOut
     points: PointsOut
+    shortfall: ShortfallOut = Field(description="The points shortfall recorded by returns (SPEC §19.11).")
     stored_value: StoredValueOut
     cards: list[CardOut]
 
@@ -80,6 +105,13 @@ class MemberOut(ApiModel):
 class ReceiptIn(ApiModel):
     date: dt.date
     amount_fen: int = Field(gt=0)
+class MemberEnrolledOut(MemberOut):
+    card_fee_fen: int = Field(description="The card fee of the sign-up, recorded as card sales (charged with it, "
+                                          "or paid as the card-fee condition); 0 when the card has none or the "
+                                          "sign-up top-up waived it.")
+    card_fee_waived: bool = Field(description="The card has a fee and the sign-up top-up waived it.")
+    top_up: TopUpOut | None = Field(description="The top-up made with the sign-up (top_up_fen), with its bonus; "
+                                                "null without one.")
 
 
 class MemberIn(TransactionBody):
@@ -150,6 +182,7 @@ class TierStatusOut(ApiModel):
     upgrades: list[TierNeedOut]
     keep: TierNeedOut | None
     reasons: list[Reason] = Field(description="What to tell the member, most useful first (stable codes).")
+    progress: list[ProgressOut] = Field(description="The cumulative measures so far, as in the member's tier.")
 
 
 class LedgerEntryOut(ApiModel):
@@ -202,18 +235,32 @@ class LinkOut(ApiModel):
 
 
 def _member_out(member, on: dt.date | None = None) -> dict:
-    return member_json(member, on or business_today())
+    on = on or business_today()
+    data = member_json(member, on)
+    data["tier"]["progress"] = tier_progress(member, on)
+    data["shortfall"] = member_shortfall(member.id)
+    return data
 
 
-@api_route("/members", "POST", summary=_l("Enrol a member"), body=MemberIn, response=MemberOut, status=201,
-           operation="member.enrol")
+@api_route("/members", "POST", summary=_l("Enrol a member"), body=MemberIn, response=MemberEnrolledOut,
+           status=201, operation="member.enrol")
 def create_member(body: MemberIn, at: dt.datetime):
-    """Enrol under the program's conditions; the member gets a virtual card at once."""
+    """Enrol under the program's conditions; the member gets a virtual card at once.
+
+    A ``top_up_fen`` is credited to the stored value with its bonus (as ``POST /members/{id}/top-ups``) and
+    may waive the card fee; the answer says what the card fee is (``card_fee_fen``) and what the top-up gave."""
     data = body.model_dump(exclude={"business_at", "store_id", "receipts"})
     member = enroll_member(business_at=at, store_id=body.store_id, source="api",
                            receipts=[(r.date, r.amount_fen) for r in body.receipts], **data)
+    topped = None
+    if body.top_up_fen:
+        topped = sv_service.top_up(member_id=member.id, amount_fen=body.top_up_fen, business_at=at,
+                                   store_id=body.store_id)
     db.session.flush()
-    return _member_out(member)
+    _version, program = require_program(in_tenant_zone(at).date())
+    fee = db.session.scalar(select(func.coalesce(func.sum(Card.fee_fen), 0)).where(Card.member_id == member.id))
+    return {**_member_out(member), "card_fee_fen": int(fee), "top_up": topped,
+            "card_fee_waived": fee == 0 and card_fee_waived_by_top_up(program, body.top_up_fen, body.card_type)}
 
 
 @api_route("/members", summary=_l("Find a member by phone or card"), query=FindQuery, response=MemberOut)

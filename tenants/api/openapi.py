@@ -20,7 +20,9 @@ from tenants.api import IDEMPOTENCY_HEADER, OPERATIONS, REPLAYED_HEADER, Operati
 from tenants.api.schemas import ErrorBody
 
 REF_TEMPLATE = "#/components/schemas/{model}"
-_ARG = re.compile(r"<(?:(?P<converter>[a-zA-Z_][a-zA-Z0-9_]*)(?:\([^)]*\))?:)?(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)>")
+_ARG = re.compile(
+    r"<(?:(?P<converter>[a-zA-Z_][a-zA-Z0-9_]*)(?:\((?P<args>[^)]*)\))?:)?(?P<name>[a-zA-Z_][a-zA-Z0-9_]*)>")
+_MAX_ARG = re.compile(r"\bmax\s*=\s*(\d+)")
 _CONVERTER_SCHEMAS = {
     "int": {"type": "integer", "format": "int64", "minimum": 0},
     "float": {"type": "number"},
@@ -34,11 +36,16 @@ def openapi_path(rule: str) -> str:
 
 
 def _path_parameters(rule: str) -> list[dict]:
-    return [
-        {"name": m.group("name"), "in": "path", "required": True,
-         "schema": dict(_CONVERTER_SCHEMAS.get(m.group("converter") or "", {"type": "string"}))}
-        for m in _ARG.finditer(rule)
-    ]
+    parameters = []
+    for m in _ARG.finditer(rule):
+        schema = dict(_CONVERTER_SCHEMAS.get(m.group("converter") or "", {"type": "string"}))
+        if m.group("converter") == "int":  # the app's int converter stops at a 63-bit id unless told less
+            limit = _MAX_ARG.search(m.group("args") or "")
+            schema["maximum"] = int(limit.group(1)) if limit else 2**63 - 1
+            if schema["maximum"] < 2**31:
+                schema["format"] = "int32"
+        parameters.append({"name": m.group("name"), "in": "path", "required": True, "schema": schema})
+    return parameters
 
 
 def _query_parameters(model: type[BaseModel] | None, defs: dict) -> list[dict]:

@@ -25,6 +25,8 @@ from tenants.services.programs import (
     program_version,
 )
 
+MAX_VERSION = 2**31 - 1
+
 
 class ProgramVersionSummary(ApiModel):
     version: int = Field(description="1, 2, 3 ... per tenant.")
@@ -62,7 +64,10 @@ def get_program(query: ProgramQuery):
            response=Page[ProgramVersionSummary])
 def list_program_versions(query: PageQuery):
     """Every version, newest first, without the rules (fetch one version for them)."""
-    rows = program_history(limit=query.limit + 1, before=int_cursor(query.cursor))
+    before = int_cursor(query.cursor)
+    if before is not None and before > MAX_VERSION:  # every version is below it (and the column is 4 bytes)
+        before = None
+    rows = program_history(limit=query.limit + 1, before=before)
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     return Page[ProgramVersionSummary](
@@ -71,7 +76,9 @@ def list_program_versions(query: PageQuery):
     )
 
 
-@api_route("/program/versions/<int:version>", summary=_l("One program version"), response=ProgramVersionOut)
+# Version numbers are a 4-byte column: a larger number names no version (a 404 at routing, not an overflow).
+@api_route(f"/program/versions/<int(max={MAX_VERSION}):version>", summary=_l("One program version"),
+           response=ProgramVersionOut)
 def get_program_version(version: int):
     """Version ``version`` with its rules."""
     row = program_version(version)

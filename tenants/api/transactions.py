@@ -145,6 +145,9 @@ class TopUpOut(ApiModel):
     tier: str
     tier_changes: list[TierChangeOut]
     stored_value_fen: int
+    points_earned: int = Field(description="Always 0: a top-up earns no points (they are earned when the money is "
+                                           "spent), and no bonus row gives points.")
+    balances: dict[str, int] = Field(description="points_balance and stored_value_fen after the top-up.")
 
 
 class PaymentIn(TransactionBody):

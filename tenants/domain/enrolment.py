@@ -43,7 +43,9 @@ class EnrolmentFacts:
 @dataclass(frozen=True)
 class EnrolmentDecision:
     condition: str  # the kind of the first condition met
-    card_fee_fen: int  # card fee to charge (0 when none or waived)
+    # The card fee of this sign-up, recorded as card income (SPEC §4): charged with it, or paid as the
+    # card-fee condition itself; 0 when the card has none or a top-up waived it.
+    card_fee_fen: int
 
 
 def card_fee_due(program: Program, facts: EnrolmentFacts) -> int:
@@ -95,7 +97,7 @@ def _condition_met(program: Program, facts: EnrolmentFacts) -> EnrolmentDecision
         if isinstance(cond, CardFeeEnrolment):
             wanted = cond.fee_fen if cond.fee_fen is not None else fee
             if facts.card_fee_paid_fen >= wanted:
-                return EnrolmentDecision(cond.kind, 0)
+                return EnrolmentDecision(cond.kind, wanted)
         if (
             isinstance(cond, GiftCardEnrolment)
             and facts.gift_card_activated

@@ -65,6 +65,18 @@ class KeepNeed:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """The member's cumulative ``measure`` (spend in fen, or purchase points) so far in one ``window`` that
+    the program's tiers count in; shown at every tier, the top one included (where no upgrade is left)."""
+
+    measure: str  # spend | points
+    window: str
+    have: int  # counted as of the day
+    pending: int  # bought, counting once its return window passes (before window_end, when there is one)
+    window_end: date | None  # when the window stops counting what is spent now (exclusive)
+
+
+@dataclass(frozen=True)
 class TierExplanation:
     state: MemberTierState  # the state brought up to ``as_of``
     tier_code: str
@@ -73,6 +85,7 @@ class TierExplanation:
     upgrades: tuple[TierNeed, ...]  # every rule of every higher tier, next tier first
     keep: KeepNeed | None
     reasons: tuple[Reason, ...]  # the sentences to show, most useful first
+    progress: tuple[Progress, ...] = ()  # each (measure, window) of the tiers' cumulative rules, base tier first
 
 
 def explain_tier(
@@ -113,7 +126,27 @@ def explain_tier(
         upgrades=tuple(upgrades),
         keep=keep,
         reasons=tuple(reasons),
+        progress=cumulative_progress(program, state, acts, as_of),
     )
+
+
+def cumulative_progress(
+    program: Program, state: MemberTierState, activities: Iterable[TierActivity], as_of: date
+) -> tuple[Progress, ...]:
+    """The measure so far in each window the program's cumulative tier rules use (one per measure and
+    window, in tier order), whether or not a higher tier is left to reach."""
+    acts = list(activities)
+    seen: list[tuple[str, str]] = []
+    for tier in program.tiers:
+        for rule in tier.reach:
+            if isinstance(rule, CumulativeReach) and (rule.measure, rule.window) not in seen:
+                seen.append((rule.measure, rule.window))
+    progress = []
+    for what, window in seen:
+        end = window_end(state, window, as_of)
+        have = measure(acts, what, window_after(state, window, as_of), as_of)
+        progress.append(Progress(what, window, have, _pending(acts, what, as_of, end), end))
+    return tuple(progress)
 
 
 def _needs(

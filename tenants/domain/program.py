@@ -7,8 +7,17 @@ points (10 000 = 100 %), ``*_price_bp`` the share of the price the member pays (
 "pay 88 %", i.e. 8.8折), ``*_months`` / ``*_days`` calendar units. Every number is a
 tenant's choice; SPEC numbers only appear as defaults in the presets.
 
+The defaults here are the one source of what an omitted field means, for a version posted through
+the API or the CLI and for the blank preset alike: ``presets/blank.json`` sets only what has no
+default (a test keeps it so). In particular: no return window (points and tier spend count at once,
+``pending_days`` 0), stored value off (when turned on: PIN required, refund on closing), a points
+shortfall on returns deducted from the refund. Changing a default changes the meaning of stored
+versions that omit the field: migrate them (see migration 0009) so history keeps its rules.
+
 Invalid documents raise ``pydantic.ValidationError`` whose locations name the field
 (cross-references such as an unknown tier code are reported on the field that holds them).
+The document's own rules raise ``ProgramRuleError``: a stable code and params that the app
+translates (tenants/services/programs.py), with an English sentence for logs.
 """
 
 from __future__ import annotations
@@ -21,6 +30,28 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from tenants.domain.errors import DomainError
 
 CURRENT_SCHEMA_VERSION = 1
+
+
+class ProgramRuleError(ValueError):
+    """A broken rule of the program document: ``code`` is stable (see ``PROGRAM_RULE_CODES``), ``params``
+    fill the translated message; ``str()`` is the English sentence (logs, CLI without a language)."""
+
+    def __init__(self, code: str, english: str, /, **params: object) -> None:
+        if code not in PROGRAM_RULE_CODES:  # a typo would reach users untranslated
+            raise ValueError(f"unknown program rule code {code!r}")
+        super().__init__(english)
+        self.code = code
+        self.params = dict(params)
+
+
+# Every code a program document may be refused with, so the app can check its catalogue is complete.
+PROGRAM_RULE_CODES: frozenset[str] = frozenset({
+    "text_missing", "earning_classes_not_from_full_price", "earning_classes_not_increasing",
+    "earning_class_codes_not_unique", "rolling_expiry_needs_months", "abc_shares_not_whole",
+    "schema_version_unsupported", "card_type_codes_not_unique", "several_default_card_types",
+    "tier_codes_not_unique", "base_tier_has_keep", "unknown_tier_codes", "payment_rules_same_start",
+    "rolling_expiry_needs_days", "unknown_category_codes", "category_codes_not_unique", "from_tiers_not_lower",
+})
 
 NonNegative = Annotated[int, Field(ge=0)]
 Positive = Annotated[int, Field(ge=1)]
@@ -50,7 +81,7 @@ class LocalizedText(BaseModel):
     @model_validator(mode="after")
     def _one_language_at_least(self) -> LocalizedText:
         if not (self.zh_CN.strip() or self.en.strip()):
-            raise ValueError("give the text in zh_CN or en")
+            raise ProgramRuleError("text_missing", "give the text in zh_CN or en")
         return self
 
     def text(self, locale: str = "zh_CN") -> str:
@@ -306,18 +337,20 @@ class Earning(_Model):
     excluded_line_kinds: list[str] = ["shipping", "card_fee", "top_up", "red_packet"]
     first_purchase_earns: bool = True
     referral_points: NonNegative = 0
-    pending_days: Annotated[int, Field(ge=0, le=366)] = 7
+    pending_days: Annotated[int, Field(ge=0, le=366)] = 0  # the return window: 0 = counts at once
 
     @field_validator("classes")
     @classmethod
     def _classes_ascend_from_full_price(cls, classes: list[EarningClass]) -> list[EarningClass]:
         bounds = [c.min_off_bp for c in classes]
         if bounds[0] != 0:
-            raise ValueError("the first earning class must start at min_off_bp 0 (full price)")
+            raise ProgramRuleError("earning_classes_not_from_full_price",
+                                   "the first earning class must start at min_off_bp 0 (full price)")
         if any(later <= earlier for earlier, later in zip(bounds, bounds[1:], strict=False)):
-            raise ValueError("earning classes must have strictly increasing min_off_bp")
+            raise ProgramRuleError("earning_classes_not_increasing",
+                                   "earning classes must have strictly increasing min_off_bp")
         if len({c.code for c in classes}) != len(classes):
-            raise ValueError("earning class codes must be unique")
+            raise ProgramRuleError("earning_class_codes_not_unique", "earning class codes must be unique")
         return classes
 
 
@@ -350,7 +383,7 @@ class PointsPayment(_Model):
     def _one_rule_per_threshold(cls, rules: list[PointsPaymentRule]) -> list[PointsPaymentRule]:
         starts = [r.from_points for r in rules]
         if len(set(starts)) != len(starts):
-            raise ValueError("two points-payment rules start at the same number of points")
+            raise ProgramRuleError("payment_rules_same_start", "two points-payment rules start at the same number of points")
         return sorted(rules, key=lambda r: r.from_points)
 
 
@@ -421,9 +454,9 @@ class Expiry(_Model):
     @model_validator(mode="after")
     def _length_for_rolling(self) -> Expiry:
         if self.mode == "rolling_months" and self.months is None:
-            raise ValueError("rolling_months expiry needs months")
+            raise ProgramRuleError("rolling_expiry_needs_months", "rolling_months expiry needs months")
         if self.mode == "rolling_days" and self.days is None:
-            raise ValueError("rolling_days expiry needs days")
+            raise ProgramRuleError("rolling_expiry_needs_days", "rolling_days expiry needs days")
         return self
 
 
@@ -441,7 +474,7 @@ class TopUpBonus(_Model):
 
 
 class StoredValue(_Model):
-    enabled: bool = True
+    enabled: bool = False  # a program offers stored value only when it says so
     min_top_up_fen: NonNegative = 0
     bonus_rows: list[TopUpBonus] = []
     pin_required: bool = True
@@ -481,7 +514,7 @@ class AbcRules(_Model):
     @classmethod
     def _shares_make_a_whole(cls, shares: list[int]) -> list[int]:
         if sum(shares) != 10_000:
-            raise ValueError("A, B and C shares must add up to 10000 bp")
+            raise ProgramRuleError("abc_shares_not_whole", "A, B and C shares must add up to 10000 bp")
         return shares
 
 
@@ -570,7 +603,9 @@ def _check_category_codes(codes, info: ValidationInfo) -> None:
         return
     unknown = sorted(set(codes) - {c.code for c in categories})
     if unknown:
-        raise ValueError(f"unknown category code(s): {', '.join(unknown)} (list them under categories)")
+        raise ProgramRuleError("unknown_category_codes",
+                               f"unknown category code(s): {', '.join(unknown)} (list them under categories)",
+                               codes=", ".join(unknown))
 
 
 # --- the program ---------------------------------------------------------------------------
@@ -612,42 +647,46 @@ class Program(_Model):
     @classmethod
     def _categories_unique(cls, categories: list[Category]) -> list[Category]:
         if len({c.code for c in categories}) != len(categories):
-            raise ValueError("category codes must be unique")
+            raise ProgramRuleError("category_codes_not_unique", "category codes must be unique")
         return categories
 
     @field_validator("schema_version")
     @classmethod
     def _known_version(cls, version: int) -> int:
         if version != CURRENT_SCHEMA_VERSION:
-            raise ValueError(f"schema_version {version} is not supported (expected {CURRENT_SCHEMA_VERSION})")
+            raise ProgramRuleError("schema_version_unsupported",
+                                   f"schema_version {version} is not supported (expected {CURRENT_SCHEMA_VERSION})",
+                                   version=version, expected=CURRENT_SCHEMA_VERSION)
         return version
 
     @field_validator("card_types")
     @classmethod
     def _card_types_unique(cls, card_types: list[CardType]) -> list[CardType]:
         if len({c.code for c in card_types}) != len(card_types):
-            raise ValueError("card type codes must be unique")
+            raise ProgramRuleError("card_type_codes_not_unique", "card type codes must be unique")
         if sum(c.default for c in card_types) > 1:
-            raise ValueError("at most one card type is the default")
+            raise ProgramRuleError("several_default_card_types", "at most one card type is the default")
         return card_types
 
     @field_validator("tiers")
     @classmethod
     def _tiers_well_formed(cls, tiers: list[Tier], info: ValidationInfo) -> list[Tier]:
         if len({t.code for t in tiers}) != len(tiers):
-            raise ValueError("tier codes must be unique")
+            raise ProgramRuleError("tier_codes_not_unique", "tier codes must be unique")
         lower: set[str] = set()
         for tier in tiers:
             for rule in tier.reach:
                 outside = sorted(set(getattr(rule, "from_tiers", [])) - lower)
                 if outside:
-                    raise ValueError(f"tier {tier.code}: from_tiers must name lower tiers ({', '.join(outside)})")
+                    raise ProgramRuleError("from_tiers_not_lower",
+                                           f"tier {tier.code}: from_tiers must name lower tiers ({', '.join(outside)})",
+                                           tier=tier.code, codes=", ".join(outside))
             lower.add(tier.code)
         base = tiers[0]
         # Every fall ends somewhere: the base tier is the floor. It may run in periods of its own (a base card
         # valid a year), which start again at their end, but it has no keep threshold to fall from.
         if base.keep is not None:
-            raise ValueError("the base (first) tier has no keep threshold")
+            raise ProgramRuleError("base_tier_has_keep", "the base (first) tier has no keep threshold")
         _check_category_codes([c for t in tiers for c in [*t.benefits.category_price_bp,
                                                           *t.benefits.excluded_categories]], info)
         return tiers
@@ -715,4 +754,5 @@ def _check_tier_codes(codes, info: ValidationInfo) -> None:
     known = {t.code for t in tiers}
     unknown = sorted(set(codes) - known)
     if unknown:
-        raise ValueError(f"unknown tier code(s): {', '.join(unknown)}")
+        raise ProgramRuleError("unknown_tier_codes", f"unknown tier code(s): {', '.join(unknown)}",
+                               codes=", ".join(unknown))

@@ -39,6 +39,9 @@ class TopUpResult:
     unlock_tier: str | None
     unlock_category_price_bp: Mapping[str, int] = field(default_factory=dict)
     row: TopUpBonus | None = None
+    # A top-up earns no points (SPEC §7, §19.2: points are earned when the money is spent), and no bonus row
+    # gives points: stated as a figure so a till need not guess.
+    points_earned: int = 0
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,7 @@ def top_up(program: Program, amount_fen: int, card_type: str | None = None, card
         raise DomainError("top_up_below_minimum", min_fen=rules.min_top_up_fen)
     row = best_bonus_row(program, amount_fen)
     fee = card_fee_for_top_up(program, amount_fen, card_type) if card_fee_due else 0
-    waived = card_fee_due and fee == 0 and program.card_type(card_type).fee_fen > 0
+    waived = card_fee_due and card_fee_waived_by_top_up(program, amount_fen, card_type)
     bonus = row.bonus_fen if row else 0
     return TopUpResult(
         amount_fen=amount_fen,
@@ -131,6 +134,12 @@ def card_fee_for_top_up(program: Program, top_up_fen: int, card_type: str | None
     if any(r.waive_card_fee for r in program.stored_value.bonus_rows if r.min_top_up_fen <= top_up_fen):
         return 0
     return kind.fee_fen
+
+
+def card_fee_waived_by_top_up(program: Program, top_up_fen: int, card_type: str | None = None) -> bool:
+    """The card type has a fee and a single top-up of ``top_up_fen`` waives it (card waiver or bonus row)."""
+    return top_up_fen > 0 and program.card_type(card_type).fee_fen > 0 and \
+        card_fee_for_top_up(program, top_up_fen, card_type) == 0
 
 
 def top_up_lot(program: Program, lot_id: str, result: TopUpResult, on: date, ref: str = "") -> StoredValueMovement:

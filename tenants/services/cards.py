@@ -18,6 +18,7 @@ from tenants.services import ledger
 from tenants.services.business_time import in_tenant_zone
 from tenants.services.errors import ServiceError
 from tenants.services.programs_in_force import require_program
+from tenants.services.stores import require_store
 from tenants.services.work_calendar import work_calendar
 
 LIVE = (dcards.ACTIVE,)
@@ -119,6 +120,7 @@ def issue_physical_card(member_id: int, number: str, on: dt.date, *, card_type: 
     member = ledger.lock_member(member_id)
     if member.status != "active":
         raise ServiceError("member_closed")
+    require_store(store_id)
     number = (number or "").strip()
     if not number or len(number) > 40 or not number.isalnum():
         raise ServiceError("validation_failed", fields={"number": _("Use letters and digits, at most 40.")})

@@ -23,6 +23,7 @@ from tenants.services import ledger
 from tenants.services.business_time import in_tenant_zone
 from tenants.services.errors import ServiceError
 from tenants.services.programs_in_force import require_program
+from tenants.services.stores import require_store
 from tenants.services.tiers import new_account, tier_in_force
 
 PHONE_RE = re.compile(r"^\d{6,15}$")
@@ -135,6 +136,7 @@ def enroll_member(*, business_at: dt.datetime, name: str = "", phone: str | None
             select(func.count(Card.id)).where(Card.number == physical_card_number.strip())):
         raise ServiceError("validation_failed",
                            fields={"physical_card_number": _("This card number is already in use.")})
+    require_store(store_id)  # another tenant's store is unknown here (not a foreign-key error at the flush)
     if referrer_id is not None and db.session.get(Member, (_tenant_id(), referrer_id)) is None:
         raise ServiceError("validation_failed", fields={"referrer_id": _("Unknown member.")})
     account = new_account(program, version.version, on)

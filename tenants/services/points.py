@@ -13,25 +13,20 @@ from tenants.domain import points as dpoints
 from tenants.domain import redemption as dred
 from tenants.domain.dates import birthday_in_year
 from tenants.domain.errors import DomainError
-from tenants.models import PointsEntry, Redemption, RewardStock, Store, TierAccount
+from tenants.models import PointsEntry, Redemption, RewardStock, TierAccount
 from tenants.services import ledger, reward_stock
 from tenants.services.business_time import in_tenant_zone
 from tenants.services.errors import ServiceError
 from tenants.services.programs_in_force import require_program
+from tenants.services.stores import require_store
 from tenants.services.tiers import bring_up_to_date
 
 KINDS = ("catalogue", "threshold", "stepped", "nights")
 
 
 def _code_of(store_id: int | None) -> str | None:
-    if store_id is None:
-        return None
-    from tenants.scoping import current_tenant_id
-
-    store = db.session.get(Store, (current_tenant_id(), store_id))
-    if store is None:
-        raise ServiceError("validation_failed", fields={"store_id": _("Unknown store.")})
-    return store.code
+    store = require_store(store_id)
+    return store.code if store else None
 
 
 def redeem(*, member_id: int, kind: str, business_at: dt.datetime, code: str = "", quantity: int = 1,

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from saas.audit import audit
 from saas.extensions import db
 from saas.models import Tenant
-from tenants.domain.program import Program
+from tenants.domain.program import Program, ProgramRuleError
 from tenants.models import ProgramVersion
 from tenants.programs import forget_versions_in_force, program_in_force
 from tenants.scoping import current_tenant_id
@@ -145,6 +145,39 @@ FIELD_MESSAGES = {
 }
 
 
+# The program document's own rules (tenants/domain/program.py ProgramRuleError code → message).
+PROGRAM_RULE_MESSAGES = {
+    "text_missing": _l("Give the text in Chinese or in English."),
+    "earning_classes_not_from_full_price": _l("The first earning class must start at full price (min_off_bp 0)."),
+    "earning_classes_not_increasing": _l("Earning classes must have strictly increasing min_off_bp."),
+    "earning_class_codes_not_unique": _l("Earning class codes must be unique."),
+    "rolling_expiry_needs_months": _l("Rolling expiry needs a number of months."),
+    "abc_shares_not_whole": _l("The A, B and C shares must add up to 10000 bp (100%)."),
+    "schema_version_unsupported": _l("schema_version %(version)s is not supported (expected %(expected)s)."),
+    "card_type_codes_not_unique": _l("Card type codes must be unique."),
+    "several_default_card_types": _l("At most one card type can be the default."),
+    "tier_codes_not_unique": _l("Tier codes must be unique."),
+    "base_tier_has_keep": _l("The base (first) tier has no keep threshold: it is the floor every fall ends on."),
+    "payment_rules_same_start": _l("Two points-payment rules start at the same number of points."),
+    "rolling_expiry_needs_days": _l("Expiry after a number of days needs the number of days."),
+    "unknown_category_codes": _l("Unknown category code(s): %(codes)s. List them under categories."),
+    "category_codes_not_unique": _l("Category codes must be unique."),
+    "from_tiers_not_lower": _l("Tier %(tier)s: a rule may be limited only to lower tiers (%(codes)s)."),
+    "unknown_tier_codes": _l("Unknown tier code(s): %(codes)s."),
+}
+
+
+def program_rule_message(err: ProgramRuleError) -> str:
+    """The broken program rule in the reader's language (its English sentence when the code is unknown)."""
+    template = PROGRAM_RULE_MESSAGES.get(err.code)
+    if template is None:
+        return str(err)
+    try:
+        return str(template) % err.params if err.params else str(template)
+    except (KeyError, TypeError, ValueError):
+        return str(template)
+
+
 def _field_message(error: dict) -> str:
     ctx = error.get("ctx") or {}
     known = FIELD_MESSAGES.get(error["type"])
@@ -154,6 +187,8 @@ def _field_message(error: dict) -> str:
             return str(message) % {name: ctx[key] for name, key in params.items()} if params else str(message)
         except KeyError:
             return str(message)
+    if error["type"] == "value_error" and isinstance(ctx.get("error"), ProgramRuleError):
+        return program_rule_message(ctx["error"])
     if error["type"] == "value_error" and "error" in ctx:
         return str(ctx["error"])
     return error["msg"]
@@ -169,7 +204,8 @@ def dotted(loc: tuple | list, prefix: str = "") -> str:
 def validation_fields(err: ValidationError, prefix: str = "") -> dict[str, str]:
     """``{dotted.path: message}`` for a pydantic ValidationError, translated where the error type is known.
 
-    Messages of the domain's own checks (``value_error``) are kept as the domain wrote them.
+    The domain's own program rules (``ProgramRuleError``) are translated by their code; other ``value_error``
+    messages are kept as written.
     """
     fields: dict[str, str] = {}
     for error in err.errors(include_url=False):

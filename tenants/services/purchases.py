@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from saas.extensions import db
 from saas.ids import new_id
@@ -26,6 +26,7 @@ from tenants.services.business_time import in_tenant_zone
 from tenants.services.cards import primary_card_type
 from tenants.services.errors import ServiceError
 from tenants.services.programs_in_force import require_program
+from tenants.services.stores import require_store
 from tenants.services.tiers import add_activity, bring_up_to_date, change_json, evaluate_account, evaluate_member
 
 
@@ -237,6 +238,7 @@ def record_return(*, purchase_id: int, member_id: int | None, lines: dict[str, i
     db.session.refresh(purchase, with_for_update=True)
     if member_id is not None and member_id != purchase.member_id:
         raise ServiceError("return_member_mismatch")
+    require_store(store_id)
     evaluate_member(member, on)
     version, program = require_program(on)
     record = _record_of(purchase)
@@ -281,6 +283,20 @@ def record_return(*, purchase_id: int, member_id: int | None, lines: dict[str, i
         "written_off_fen": result.written_off_fen, "spend_reversed_fen": result.spend_reversed_fen,
         "balances": {"points_balance": member.points_balance, "stored_value_fen": member.stored_value_fen},
     }
+
+
+def member_shortfall(member_id: int) -> dict:
+    """What returns could not take back from the member (§19.11): the points short, and their value deducted
+    from refunds or written off (per the tenant's rule at each return), summed over the member's returns.
+
+    Through the member's purchases (indexed by member) to their returns (indexed by purchase)."""
+    points, deducted, written_off = db.session.execute(
+        select(func.coalesce(func.sum(PurchaseReturn.shortfall_points), 0),
+               func.coalesce(func.sum(PurchaseReturn.deducted_fen), 0),
+               func.coalesce(func.sum(PurchaseReturn.written_off_fen), 0))
+        .join(Purchase, Purchase.id == PurchaseReturn.purchase_id)
+        .where(Purchase.member_id == member_id)).one()
+    return {"points": int(points), "deducted_fen": int(deducted), "written_off_fen": int(written_off)}
 
 
 def member_purchases(member_id: int, limit: int = 20) -> list[Purchase]:

@@ -14,6 +14,7 @@ from tenants.services.business_time import in_tenant_zone
 from tenants.services.cards import primary_card_type
 from tenants.services.errors import ServiceError
 from tenants.services.programs_in_force import require_program
+from tenants.services.stores import require_store
 from tenants.services.tiers import add_activity, change_json, evaluate_account, evaluate_member
 
 
@@ -27,6 +28,7 @@ def top_up(*, member_id: int, amount_fen: int, business_at: dt.datetime, store_i
     member = ledger.lock_member(member_id)
     if member.status != "active":
         raise ServiceError("member_closed")
+    require_store(store_id)
     evaluate_member(member, on)
     version, program = require_program(on)
     try:
@@ -57,6 +59,8 @@ def top_up(*, member_id: int, amount_fen: int, business_at: dt.datetime, store_i
         "card_fee_waived": result.card_fee_waived, "unlock_tier": result.unlock_tier,
         "unlocked_price_bp": dict(result.unlock_category_price_bp), "tier": account.tier_code,
         "tier_changes": [change_json(c) for c in changes], "stored_value_fen": member.stored_value_fen,
+        "points_earned": result.points_earned,
+        "balances": {"points_balance": member.points_balance, "stored_value_fen": member.stored_value_fen},
     }
 
 

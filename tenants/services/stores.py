@@ -31,6 +31,20 @@ KINDS = {"store": _l("Store"), "merchant": _l("Merchant (mall)")}
 EDITABLE = ("code", "name", "kind", "region_id", "floor", "opened_on")
 
 
+def require_store(store_id: int | None, field: str = "store_id") -> Store | None:
+    """The current tenant's store ``store_id`` (None for None), or ServiceError validation_failed on ``field``.
+
+    Another tenant's store reads as unknown, exactly like a missing one. Inactive stores are accepted:
+    transactions of their open days are synced later.
+    """
+    if store_id is None:
+        return None
+    store = db.session.get(Store, (current_tenant_id(), store_id))
+    if store is None:
+        raise ServiceError("validation_failed", fields={field: _("Unknown store.")})
+    return store
+
+
 def _text(value) -> str:
     return "" if value is None else str(value).strip()
 

@@ -217,7 +217,22 @@ def explain_member(member: Member, as_of: dt.date) -> dict:
         "upgrades": [need(n) for n in explanation.upgrades],
         "keep": need(explanation.keep) if explanation.keep else None,
         "reasons": [{"code": r.code, "params": _plain(r.params)} for r in explanation.reasons],
+        "progress": [_plain(dataclasses.asdict(p)) for p in explanation.progress],
     }
+
+
+def tier_progress(member: Member, as_of: dt.date) -> list[dict]:
+    """The member's cumulative measures so far (``explain_tier``'s progress), top tier included; [] when no
+    program is in force on ``as_of`` (a member is still shown then)."""
+    from tenants.programs import program_in_force
+
+    found = program_in_force(as_of)
+    if found is None:
+        return []
+    account = db.session.get(TierAccount, (member.tenant_id, member.tier_account_id))
+    explanation = explain_tier(found[1], state_of(account), account_activities(account.id), as_of,
+                               linked=account.kind != "single")
+    return [_plain(dataclasses.asdict(p)) for p in explanation.progress]
 
 
 def _plain(params) -> dict:

@@ -277,7 +277,8 @@ def test_the_openapi_document_describes_auth_idempotency_and_errors(client):
     assert rules["$ref"] == "#/components/schemas/Program"
     get_one = document["paths"]["/api/v1/program/versions/{version}"]["get"]
     assert get_one["parameters"][0] == {"name": "version", "in": "path", "required": True,
-                                        "schema": {"type": "integer", "format": "int64", "minimum": 0}}
+                                        "schema": {"type": "integer", "format": "int32", "minimum": 0,
+                                                   "maximum": 2**31 - 1}}
     for item in document["paths"].values():
         for method, op in item.items():
             assert ({"$ref": "#/components/parameters/IdempotencyKey"} in op.get("parameters", [])) == (

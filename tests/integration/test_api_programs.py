@@ -148,9 +148,9 @@ def test_an_invalid_program_is_refused_field_by_field_and_nothing_is_written(cli
 def test_a_domain_rule_violation_is_reported_on_its_field(client, tenant_a, key_a):
     rules = current_rules(client, key_a)
     rules["tiers"].append(copy.deepcopy(rules["tiers"][-1]))  # a duplicate tier code
-    response = post(client, key_a, rules, today_of(tenant_a), "dup")
+    response = post(client, key_a, rules, today_of(tenant_a), "dup", **{"Accept-Language": "en"})
     assert response.status_code == 422
-    assert "tier codes must be unique" in response.json["error"]["fields"]["rules.tiers"]
+    assert response.json["error"]["fields"]["rules.tiers"] == "Tier codes must be unique."
 
 
 def test_a_retry_with_the_same_key_replays_the_first_answer(client, tenant_a, key_a):

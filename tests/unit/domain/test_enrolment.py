@@ -60,6 +60,7 @@ def test_a_gift_card_activates_within_its_window_after_opening(strict):
 def test_a_hotel_membership_is_bought_with_the_card_fee_or_a_top_up_that_waives_it(hotel):
     paid = EnrolmentFacts(DAY, phone="1", real_name_verified=True, card_fee_paid_fen=3800)
     assert check_enrolment(hotel, paid).condition == "card_fee"
+    assert check_enrolment(hotel, paid).card_fee_fen == 3800  # the fee paid is card income, not lost
     waived = EnrolmentFacts(DAY, phone="1", real_name_verified=True, top_up_fen=50000)
     assert check_enrolment(hotel, waived).card_fee_fen == 0
     unpaid = EnrolmentFacts(DAY, phone="1", real_name_verified=True)

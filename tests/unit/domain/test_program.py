@@ -71,7 +71,7 @@ def test_invalid_fields_are_reported_with_their_location():
 
 def test_unknown_keys_are_refused_rather_than_ignored():
     raw = load_preset("blank")
-    raw["earning"]["points_per_yuan"] = 1
+    raw["earning"] = {"points_per_yuan": 1}
     assert ("earning", "points_per_yuan") in errors_of(raw)
 
 
@@ -142,3 +142,16 @@ def test_multipliers_are_exact_decimals_not_floats():
 def test_the_program_has_a_json_schema_for_the_api_documentation():
     schema = Program.model_json_schema()
     assert {"schema_version", "tiers", "earning", "redemption", "stored_value"} <= set(schema["properties"])
+
+
+def test_the_blank_preset_is_the_programs_defaults_and_sets_nothing_else():
+    """One source for what an omitted field means: a version posted with only the required fields is the
+    blank preset (no return window, no stored value), not a second set of defaults."""
+    blank = load_preset("blank")
+    required = {name for name, spec in Program.model_fields.items() if spec.is_required()}
+    assert set(blank) - {"schema_version", "vertical", "description"} == required
+    posted = {key: blank[key] for key in required}
+    assert Program.model_validate(posted) == Program.model_validate(blank).model_copy(update={"description": ""})
+    defaults = Program.model_validate(posted)
+    assert defaults.earning.pending_days == 0 and defaults.stored_value.enabled is False
+    assert defaults.expiry.mode == "never" and [c.kind for c in defaults.enrolment.conditions] == ["free"]
