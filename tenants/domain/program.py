@@ -383,7 +383,8 @@ class PointsPayment(_Model):
     def _one_rule_per_threshold(cls, rules: list[PointsPaymentRule]) -> list[PointsPaymentRule]:
         starts = [r.from_points for r in rules]
         if len(set(starts)) != len(starts):
-            raise ProgramRuleError("payment_rules_same_start", "two points-payment rules start at the same number of points")
+            raise ProgramRuleError("payment_rules_same_start",
+                                   "two points-payment rules start at the same number of points")
         return sorted(rules, key=lambda r: r.from_points)
 
 
