@@ -44,7 +44,7 @@ from tenants.models import Member, ProgramVersion, RewardStock, RewardStockMovem
 from tenants.scoping import current_tenant
 from tenants.services import ledger
 from tenants.services.errors import ServiceError
-from tenants.services.members import enroll_member, new_card_number
+from tenants.services.members import enroll_member, new_card_number, normalize_phone
 from tenants.services.points import adjust_points, redeem
 from tenants.services.purchases import LineIn, TenderIn, record_purchase, record_return
 from tenants.services.reward_stock import lock_stock
@@ -888,7 +888,7 @@ def seed_history(*, vertical: str, members: int, today: dt.date | None = None, n
     known = set(db.session.scalars(select(Member.phone)))
     for first_index in range(0, members, batch):
         plans = [planner.plan(i, seeds[i]) for i in range(first_index, min(first_index + batch, members))]
-        plans = [p for p in plans if p.phone not in known]
+        plans = [p for p in plans if normalize_phone(p.phone) not in known]  # stored in E.164
         _refer(plans, random.Random(seeds[first_index]), ctx)
         if plans:
             stats.add(_post_batch(poster, plans, today, stats))

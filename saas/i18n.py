@@ -13,6 +13,8 @@ from flask_babel import format_decimal, get_locale, get_timezone
 from flask_login import current_user
 
 from saas.extensions import babel
+from saas.settings import phone_region
+from tenants.domain.phones import display_phone
 from tenants.scoping import current_tenant_or_none
 
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
@@ -81,18 +83,9 @@ def format_moment(value: dt.datetime | None, fmt: str = "medium") -> str:
 
 
 def format_phone(number: str | None, masked: bool = False) -> str:
-    """Mainland mobiles as 138 1234 5678 (masked: 138 **** 5678); other numbers as typed."""
-    if not number:
-        return ""
-    digits = "".join(ch for ch in number if ch.isdigit())
-    if len(digits) == 13 and digits.startswith("86"):
-        digits = digits[2:]
-    if len(digits) == 11 and digits.startswith("1"):
-        middle = "****" if masked else digits[3:7]
-        return f"{digits[:3]} {middle} {digits[7:]}"
-    if masked and len(digits) > 4:
-        return "*" * (len(digits) - 4) + digits[-4:]
-    return number
+    """A stored (E.164) number as people write it: national form for the tenant's region (138 1234 5678;
+    masked 138 **** 5678), international for others (+44 7911 123456)."""
+    return display_phone(number, phone_region(), masked=masked)
 
 
 def format_number(value) -> str:
