@@ -22,8 +22,8 @@ from tenants.domain.returns import PurchaseRecord, RecordedLine, compute_return
 from tenants.domain.tiers import TierActivity
 from tenants.models import Member, PointsLot, Purchase, PurchaseReturn, Store, TierAccount
 from tenants.services import ledger
-from tenants.services.cards import primary_card_type
 from tenants.services.business_time import in_tenant_zone
+from tenants.services.cards import primary_card_type
 from tenants.services.errors import ServiceError
 from tenants.services.programs_in_force import require_program
 from tenants.services.tiers import add_activity, bring_up_to_date, change_json, evaluate_account, evaluate_member

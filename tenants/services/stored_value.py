@@ -10,8 +10,8 @@ from tenants.domain.errors import DomainError
 from tenants.domain.tiers import TierActivity
 from tenants.models import TierAccount, TopUp
 from tenants.services import ledger
-from tenants.services.cards import primary_card_type
 from tenants.services.business_time import in_tenant_zone
+from tenants.services.cards import primary_card_type
 from tenants.services.errors import ServiceError
 from tenants.services.programs_in_force import require_program
 from tenants.services.tiers import add_activity, change_json, evaluate_account, evaluate_member
