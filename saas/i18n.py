@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
+from babel import Locale
 from babel.dates import format_date as _babel_date
 from babel.dates import format_datetime as _babel_datetime
-from babel.numbers import format_currency
+from babel.numbers import format_compact_currency, format_compact_decimal, format_currency, parse_pattern
 from flask import current_app, request, session
 from flask_babel import format_decimal, get_locale, get_timezone
 from flask_login import current_user
@@ -66,6 +67,33 @@ def format_money(minor_units: int | None, currency: str | None = None) -> str:
     return format_currency(Decimal(minor_units) / 100, currency, locale=str(get_locale()))
 
 
+COMPACT_FROM = 1_000_000  # whole units from which a card shows 1.2M / 120万 instead of every digit
+
+
+def format_money_short(minor_units: int | None, currency: str | None = None) -> str:
+    """Money on a dashboard card: whole yuan (CN¥115,583), compact from a million (CN¥1.2M, ¥120万);
+    the exact amount goes next to it (format_money) for whoever needs the fen."""
+    if minor_units is None:
+        return ""
+    tenant = current_tenant_or_none()
+    currency = currency or (tenant.currency if tenant else "CNY")
+    locale = Locale.parse(str(get_locale()))
+    units = (Decimal(minor_units) / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    if abs(units) >= COMPACT_FROM:
+        return format_compact_currency(units, currency, locale=locale, fraction_digits=1)
+    pattern = parse_pattern(locale.currency_formats["standard"].pattern)
+    pattern.frac_prec = (0, 0)
+    return pattern.apply(units, locale, currency=currency, currency_digits=False)
+
+
+def format_number_short(value) -> str:
+    """A count on a dashboard card: every digit up to a million, then compact (1.2M, 120万)."""
+    value = value or 0
+    if abs(value) >= COMPACT_FROM:
+        return format_compact_decimal(value, locale=str(get_locale()), fraction_digits=1)
+    return format_number(value)
+
+
 def format_day(value: dt.date | dt.datetime | None, fmt: str = "medium") -> str:
     if value is None:
         return ""
@@ -96,7 +124,8 @@ def format_number(value) -> str:
 def init_app(app) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.filters.update(money=format_money, day=format_day, moment=format_moment, phone=format_phone,
-                               number=format_number)
+                               number=format_number, money_short=format_money_short,
+                               number_short=format_number_short)
     app.jinja_env.add_extension("jinja2.ext.i18n")
 
     @app.context_processor
