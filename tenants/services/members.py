@@ -162,6 +162,10 @@ def get_member(member_id: int) -> Member:
 
 
 def find_by_phone(phone: str) -> Member | None:
+    """The member with this number, however it is spelled. A query string's unencoded + arrives as a space
+    (?phone=+447911123456): a leading space before digits is read as that +."""
+    if phone[:1] == " " and phone[1:].strip().isdigit():
+        phone = "+" + phone[1:].strip()
     try:
         phone = normalize_phone(phone)
     except ServiceError:

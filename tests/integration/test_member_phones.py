@@ -92,6 +92,21 @@ def test_search_by_a_typed_mainland_number_uses_the_e164_key(hotel):
         assert [m.id for m in search_members("5678")] == [member.id]
 
 
+def test_the_api_finds_a_foreign_guest_with_the_plus_encoded_or_not(client, hotel):
+    from tenants.services.api_keys import create_api_key
+
+    guest = enrol(hotel, phone="+44 7911 123456", name="Alice Brown")
+    with tenant_context(hotel):
+        token = create_api_key("Front desk", created_by=None).token
+        db.session.commit()
+    for query in ("%2B447911123456", "+447911123456", "%2B44%207911%20123456"):  # "+" unencoded reads as a space
+        response = client.get(f"/api/v1/members?phone={query}", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200 and response.json["id"] == str(guest.id), query
+        assert response.json["phone"] == "+447911123456"
+    missing = client.get("/api/v1/members?phone=%2B447911123457", headers={"Authorization": f"Bearer {token}"})
+    assert missing.status_code == 404
+
+
 def test_a_landline_enrolled_before_numbers_were_checked_survives_an_edit_of_its_member(hotel):
     member = enrol(hotel, phone="13812345678")
     with tenant_context(hotel):
