@@ -40,6 +40,16 @@ def test_big_figures_fit_the_dashboard_cards_in_english(page, live_server, shot,
     expect(cards.nth(3).locator(".stat-value")).to_have_text("CN¥12.3M")
     expect(cards.nth(3).locator(".stat-value")).to_have_attribute("title", "CN¥12,345,678.90")
     shot(page, "dashboard-en")
+    assert_figures_fit(page)
+    page.get_by_role("button", name="中文").click()
+    expect(cards.nth(1).locator(".stat-value")).to_have_text("¥115,583")
+    expect(cards.nth(3).locator(".stat-value")).to_have_text("¥1234.6万")
+    shot(page, "dashboard-zh")
+    assert_figures_fit(page)
+    assert errors == []
+
+
+def assert_figures_fit(page):
     spill = page.evaluate("""() => [...document.querySelectorAll('.stat')].map(card => {
         const value = card.querySelector('.stat-value');
         const box = card.getBoundingClientRect(), text = value.getBoundingClientRect();
@@ -47,4 +57,3 @@ def test_big_figures_fit_the_dashboard_cards_in_english(page, live_server, shot,
                 lines: Math.round(text.height / parseFloat(getComputedStyle(value).lineHeight))};
     })""")
     assert all(not s["spills"] and s["lines"] == 1 for s in spill), spill
-    assert errors == []
