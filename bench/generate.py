@@ -205,8 +205,9 @@ def setup_tenants(app, owner_url: str, size, as_of: dt.date, log=print) -> list[
 
 
 def phone_of(index: int) -> str:
-    """A unique mainland mobile number per member index (a bijection on 10^9 scatters the last digits)."""
-    return "13" + f"{(index * 387_420_489 + 12_345_678) % 1_000_000_000:09d}"
+    """A unique mainland mobile number per member index, in E.164 as the app stores it (+8613…; every 13x
+    number is a valid mobile); a bijection on 10^9 scatters the last digits."""
+    return "+8613" + f"{(index * 387_420_489 + 12_345_678) % 1_000_000_000:09d}"
 
 
 def card_number_of(index: int) -> str:

@@ -43,7 +43,7 @@ def write_legacy_csv(path: Path, members: int, tiers: list[str], as_of: dt.date,
         out = csv.writer(f)
         out.writerow(HEADERS)
         for n in range(members):
-            phone = f"1{rng.choice('3456789')}{n:09d}"
+            phone = f"1{rng.choice('35789')}{n:09d}"  # 14x and 16x are no mobiles
             joined = as_of - dt.timedelta(days=rng.randrange(30, 3650))
             last = joined + dt.timedelta(days=rng.randrange(0, max(1, (as_of - joined).days)))
             birthday = dt.date(rng.randrange(1950, 2006), rng.randrange(1, 13), rng.randrange(1, 29))

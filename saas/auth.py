@@ -13,11 +13,12 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired, Length
 
 from saas import permissions
 from saas.audit import audit
 from saas.extensions import db, limiter, login_manager
+from saas.forms import email_address
 from saas.htmx import render
 from saas.models import StaffSession, StaffUser, utcnow
 from saas.passwords import hash_password, needs_rehash, verify_password
@@ -27,7 +28,7 @@ bp = Blueprint("auth", __name__)
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), email_address(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 

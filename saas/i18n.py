@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
+from babel import Locale
 from babel.dates import format_date as _babel_date
 from babel.dates import format_datetime as _babel_datetime
-from babel.numbers import format_currency
+from babel.numbers import format_compact_currency, format_compact_decimal, format_currency, parse_pattern
 from flask import current_app, request, session
 from flask_babel import format_decimal, get_locale, get_timezone
 from flask_login import current_user
 
 from saas.extensions import babel
+from saas.settings import phone_region
+from tenants.domain.phones import display_phone
 from tenants.scoping import current_tenant_or_none
 
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
@@ -64,6 +67,33 @@ def format_money(minor_units: int | None, currency: str | None = None) -> str:
     return format_currency(Decimal(minor_units) / 100, currency, locale=str(get_locale()))
 
 
+COMPACT_FROM = 1_000_000  # whole units from which a card shows 1.2M / 120万 instead of every digit
+
+
+def format_money_short(minor_units: int | None, currency: str | None = None) -> str:
+    """Money on a dashboard card: whole yuan (CN¥115,583), compact from a million (CN¥1.2M, ¥120万);
+    the exact amount goes next to it (format_money) for whoever needs the fen."""
+    if minor_units is None:
+        return ""
+    tenant = current_tenant_or_none()
+    currency = currency or (tenant.currency if tenant else "CNY")
+    locale = Locale.parse(str(get_locale()))
+    units = (Decimal(minor_units) / 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    if abs(units) >= COMPACT_FROM:
+        return format_compact_currency(units, currency, locale=locale, fraction_digits=1)
+    pattern = parse_pattern(locale.currency_formats["standard"].pattern)
+    pattern.frac_prec = (0, 0)
+    return pattern.apply(units, locale, currency=currency, currency_digits=False)
+
+
+def format_number_short(value) -> str:
+    """A count on a dashboard card: every digit up to a million, then compact (1.2M, 120万)."""
+    value = value or 0
+    if abs(value) >= COMPACT_FROM:
+        return format_compact_decimal(value, locale=str(get_locale()), fraction_digits=1)
+    return format_number(value)
+
+
 def format_day(value: dt.date | dt.datetime | None, fmt: str = "medium") -> str:
     if value is None:
         return ""
@@ -81,18 +111,9 @@ def format_moment(value: dt.datetime | None, fmt: str = "medium") -> str:
 
 
 def format_phone(number: str | None, masked: bool = False) -> str:
-    """Mainland mobiles as 138 1234 5678 (masked: 138 **** 5678); other numbers as typed."""
-    if not number:
-        return ""
-    digits = "".join(ch for ch in number if ch.isdigit())
-    if len(digits) == 13 and digits.startswith("86"):
-        digits = digits[2:]
-    if len(digits) == 11 and digits.startswith("1"):
-        middle = "****" if masked else digits[3:7]
-        return f"{digits[:3]} {middle} {digits[7:]}"
-    if masked and len(digits) > 4:
-        return "*" * (len(digits) - 4) + digits[-4:]
-    return number
+    """A stored (E.164) number as people write it: national form for the tenant's region (138 1234 5678;
+    masked 138 **** 5678), international for others (+44 7911 123456)."""
+    return display_phone(number, phone_region(), masked=masked)
 
 
 def format_number(value) -> str:
@@ -103,7 +124,8 @@ def format_number(value) -> str:
 def init_app(app) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.filters.update(money=format_money, day=format_day, moment=format_moment, phone=format_phone,
-                               number=format_number)
+                               number=format_number, money_short=format_money_short,
+                               number_short=format_number_short)
     app.jinja_env.add_extension("jinja2.ext.i18n")
 
     @app.context_processor

@@ -5,9 +5,22 @@ from __future__ import annotations
 DEFAULTS = {
     # How many days back a POS may post a transaction (offline sync); imports may go further.
     "backdate_days": 7,
+    # Where a phone number typed without a country code is read (ISO 3166 region; tenants/domain/phones.py).
+    "phone_region": "CN",
 }
 
 
 def tenant_setting(tenant, name: str):
     settings = getattr(tenant, "settings", None) or {}
     return settings.get(name, DEFAULTS[name])
+
+
+def phone_region() -> str:
+    """The current tenant's `phone_region` (CN with no tenant): where a number without its country code is read."""
+    from saas.extensions import db
+    from saas.models import Tenant
+    from tenants.scoping import current_tenant_or_none
+
+    ref = current_tenant_or_none()
+    tenant = db.session.get(Tenant, ref.id) if ref is not None else None
+    return str(tenant_setting(tenant, "phone_region") or "CN").upper()

@@ -15,12 +15,12 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import EmailField, PasswordField, RadioField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from saas.audit import audit
 from saas.billing.subscriptions import start_trial
 from saas.extensions import db
-from saas.forms import choices
+from saas.forms import choices, email_address
 from saas.ids import new_id
 from saas.models import StaffUser, Tenant
 from saas.passwords import hash_password, password_problem
@@ -54,7 +54,7 @@ class SignupForm(FlaskForm):
     vertical = RadioField(_l("Type of business"), choices=choices(VERTICAL_CHOICES), default="pharmacy",
                           validators=[DataRequired()])
     owner_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=80)])
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), email_address(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
     language = RadioField(_l("Language"), choices=choices(LANGUAGE_CHOICES), default="zh_CN",
                           validators=[DataRequired()])

@@ -44,6 +44,7 @@ from tenants.models import Member, ProgramVersion, RewardStock, RewardStockMovem
 from tenants.scoping import current_tenant
 from tenants.services import ledger
 from tenants.services.errors import ServiceError
+from tenants.services.members import normalize_phone
 from tenants.services.reward_stock import lock_stock
 from tenants.services.tiers import evaluate_member
 
@@ -95,7 +96,7 @@ def history_batches(stats: HistoryStats, *, vertical: str, members: int, today: 
     known = set(db.session.scalars(select(Member.phone)))
     for first_index in range(0, members, batch):
         plans = [planner.plan(i, seeds[i]) for i in range(first_index, min(first_index + batch, members))]
-        plans = [p for p in plans if p.phone not in known]
+        plans = [p for p in plans if normalize_phone(p.phone) not in known]  # stored in E.164
         _refer(plans, random.Random(seeds[first_index]), ctx)
         if plans:
             stats.add(_post_batch(poster, plans, today, stats))

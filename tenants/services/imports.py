@@ -47,6 +47,7 @@ from tenants.domain import points as dpoints
 from tenants.domain import stored_value as dsv
 from tenants.domain.cards import issue_card
 from tenants.domain.dates import add_months
+from tenants.domain.phones import last4
 from tenants.domain.program import Program
 from tenants.domain.tiers import MemberTierState, TierActivity, evaluate_tier, initial_tier_state
 from tenants.imports_models import (
@@ -756,7 +757,7 @@ class _Writer:
             phone = v.get("phone")
             tables[Member].append({
                 "tenant_id": tenant_id, "id": member_id, "name": v.get("name") or "", "phone": phone,
-                "phone_last4": phone[-4:] if phone else None, "email": v.get("email"), "gender": v.get("gender"),
+                "phone_last4": last4(phone), "email": v.get("email"), "gender": v.get("gender"),
                 "birthday": v.get("birthday"), "notes": v.get("notes") or "", "source": SOURCE,
                 "marketing_consent": bool(v.get("marketing_consent")), "status": "active", "joined_on": joined_on,
                 "enrolled_store_id": self.store_id, "tier_account_id": account_id,

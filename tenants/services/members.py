@@ -6,6 +6,7 @@ import datetime as dt
 import re
 import secrets
 
+from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from sqlalchemy import func, select, union
 from sqlalchemy.exc import IntegrityError
@@ -13,10 +14,12 @@ from sqlalchemy.exc import IntegrityError
 from saas.billing.entitlements import check_limit
 from saas.extensions import db
 from saas.passwords import hash_password
+from saas.settings import phone_region
 from tenants.domain import points as dpoints
 from tenants.domain.cards import issue_card
 from tenants.domain.enrolment import EnrolmentFacts, check_enrolment
 from tenants.domain.errors import DomainError
+from tenants.domain.phones import InvalidPhone, last4, parse_phone
 from tenants.domain.stored_value import balance as sv_balance
 from tenants.models import Card, Member, Store, TierAccount
 from tenants.services import ledger
@@ -26,30 +29,29 @@ from tenants.services.programs_in_force import require_program
 from tenants.services.stores import require_store
 from tenants.services.tiers import new_account, tier_in_force
 
-PHONE_RE = re.compile(r"^\d{6,15}$")
 EDITABLE = ("name", "email", "gender", "birthday", "id_birthday", "id_doc_type", "id_doc_number", "address",
             "profile", "notes", "tags", "marketing_consent", "responsible_staff_id")
 
 
 def normalize_phone(raw: str | None) -> str | None:
-    """Digits only; a mainland number loses its +86. None when empty; ServiceError when not a phone."""
-    if raw is None or not str(raw).strip():
-        return None
-    digits = re.sub(r"[\s\-()+]", "", str(raw))
-    if digits.startswith("0086"):
-        digits = digits[4:]
-    elif digits.startswith("86") and len(digits) == 13:
-        digits = digits[2:]
-    if not PHONE_RE.match(digits):
-        raise ServiceError("validation_failed", fields={"phone": _("Enter a valid mobile number.")})
-    return digits
+    """A member's phone in E.164 (+8613812345678), read in the tenant's region when typed without its
+    country code. None when empty; ServiceError when it is not a mobile number."""
+    try:
+        return parse_phone(raw, phone_region())
+    except InvalidPhone as err:
+        raise ServiceError("validation_failed", fields={"phone": _("Enter a valid mobile number.")}) from err
 
 
 def normalize_email(raw: str | None) -> str | None:
+    """A member's e-mail checked and normalised by email-validator (no DNS look-up), lower-cased so the
+    one-member-per-e-mail key holds. None when empty; ServiceError when it is no address."""
     if raw is None or not str(raw).strip():
         return None
-    email = str(raw).strip().lower()
-    if "@" not in email or len(email) > 254 or " " in email:
+    try:
+        email = validate_email(str(raw).strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as err:
+        raise ServiceError("validation_failed", fields={"email": _("Enter a valid e-mail address.")}) from err
+    if len(email) > 254:
         raise ServiceError("validation_failed", fields={"email": _("Enter a valid e-mail address.")})
     return email
 
@@ -141,7 +143,7 @@ def enroll_member(*, business_at: dt.datetime, name: str = "", phone: str | None
         raise ServiceError("validation_failed", fields={"referrer_id": _("Unknown member.")})
     account = new_account(program, version.version, on)
     db.session.flush()
-    member = Member(name=(name or "").strip()[:80], phone=phone, phone_last4=phone[-4:] if phone else None,
+    member = Member(name=(name or "").strip()[:80], phone=phone, phone_last4=last4(phone),
                     email=email, birthday=birthday, gender=gender, enrolled_store_id=store_id, enrolled_by=staff_id,
                     responsible_staff_id=staff_id, referrer_id=referrer_id, marketing_consent=marketing_consent,
                     source=source, joined_on=on, tier_account_id=account.id, real_name_verified=real_name_verified,
@@ -193,6 +195,10 @@ def get_member(member_id: int) -> Member:
 
 
 def find_by_phone(phone: str) -> Member | None:
+    """The member with this number, however it is spelled. A query string's unencoded + arrives as a space
+    (?phone=+447911123456): a leading space before digits is read as that +."""
+    if phone[:1] == " " and phone[1:].strip().isdigit():
+        phone = "+" + phone[1:].strip()
     try:
         phone = normalize_phone(phone)
     except ServiceError:
@@ -213,7 +219,7 @@ def search_members(q: str, limit: int = 10) -> list[Member]:
     if not q:
         return []
     digits = re.sub(r"\D", "", q)
-    if digits and digits == q.replace(" ", "").replace("-", "").lstrip("+"):
+    if digits and digits == re.sub(r"[\s\-()]", "", q).removeprefix("+"):
         if len(digits) == 4:
             query = select(Member).where(Member.phone_last4 == digits)
         else:
@@ -221,7 +227,7 @@ def search_members(q: str, limit: int = 10) -> list[Member]:
             # is served by no index: it walked all the tenant's members (1.5 s at a million, bench/RESULTS.md).
             ids = select(Card.member_id).where(Card.number == digits)
             try:
-                phone = normalize_phone(digits)
+                phone = normalize_phone(q)  # with its + (a foreign number) or without (the tenant's region)
             except ServiceError:
                 phone = None
             if phone:
@@ -237,12 +243,12 @@ def update_member(member: Member, changes: dict) -> Member:
         if key not in EDITABLE and key != "phone":
             raise ServiceError("validation_failed", fields={key: _("This field cannot be changed here.")})
     if "phone" in changes:
-        phone = normalize_phone(changes["phone"])
+        phone = _kept_or_normalized_phone(member, changes["phone"])
         if phone != member.phone and phone and db.session.scalar(
                 select(func.count()).where(Member.phone == phone, Member.id != member.id)):
             raise ServiceError("duplicate_phone",
                                fields={"phone": _("A member with this phone number already exists.")})
-        member.phone, member.phone_last4 = phone, phone[-4:] if phone else None
+        member.phone, member.phone_last4 = phone, last4(phone)
     if "email" in changes:
         email = normalize_email(changes["email"])
         if email and db.session.scalar(select(func.count()).where(Member.email == email, Member.id != member.id)):
@@ -252,6 +258,21 @@ def update_member(member: Member, changes: dict) -> Member:
         if key in changes:
             setattr(member, key, changes[key])
     return member
+
+
+def _kept_or_normalized_phone(member: Member, raw) -> str | None:
+    """A new phone must be a mobile; the member's own number sent back unchanged is kept even when it is
+    not (a landline enrolled before numbers were checked, rewritten to E.164 by migration 0009)."""
+    try:
+        return normalize_phone(raw)
+    except ServiceError:
+        try:
+            same = member.phone is not None and parse_phone(raw, phone_region(), mobile=False) == member.phone
+        except InvalidPhone:
+            same = False
+        if not same:
+            raise
+        return member.phone
 
 
 def member_json(member: Member, as_of: dt.date, soon_days: int = 30) -> dict:

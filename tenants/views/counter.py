@@ -135,10 +135,10 @@ def find_members(q: str) -> tuple[list[Member], str | None, Member | None]:
     members = search_members(q, limit=RESULTS + 1)
     digits = re.sub(r"[\s\-]", "", q)
     refusal, exact = None, None
-    if digits.isdigit() and len(digits) > 4:
+    if digits.removeprefix("+").isdigit() and len(digits) > 4:
         card_member, refusal, usable = _card_refusal(digits)
         try:
-            phone = normalize_phone(digits)
+            phone = normalize_phone(q)
         except ServiceError:
             phone = None
         if card_member is not None and not usable:

@@ -9,15 +9,15 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired, Length
 
 from saas.auth import require, start_session
 from saas.extensions import db
-from saas.forms import choices, optional_int
+from saas.forms import choices, email_address, optional_int
 from saas.htmx import render
 from saas.jobs import enqueue
 from saas.models import StaffUser
-from saas.permissions import ROLE_LABELS, Role, assignable_roles, needs_region
+from saas.permissions import RANK, ROLE_LABELS, Role, assignable_roles, needs_region
 from saas.staff import (
     StaffError,
     accept_invitation,
@@ -35,7 +35,7 @@ bp = Blueprint("staff", __name__)
 
 class InviteForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=80)])
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=254)])
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), email_address(), Length(max=254)])
     role = SelectField(_l("Role"), validators=[DataRequired()])
     store_id = SelectField(_l("Store"), coerce=optional_int)
     region_id = SelectField(_l("Region"), coerce=optional_int)
@@ -64,7 +64,10 @@ def index():
 
 def _invite_form() -> InviteForm:
     form = InviteForm()
-    form.role.choices = choices((r.value, ROLE_LABELS[r]) for r in assignable_roles(current_user.role))
+    roles = assignable_roles(current_user.role)
+    form.role.choices = choices((r.value, ROLE_LABELS[r]) for r in roles)
+    if not form.is_submitted() and roles:  # least privilege: the least powerful role unless one is chosen
+        form.role.data = min(roles, key=RANK.__getitem__).value
     form.store_id.choices = choices([("", _("—"))] + [(s.id, s.name) for s in visible_stores(current_user)])
     regions = db.session.scalars(select(Region).order_by(Region.name))
     form.region_id.choices = choices([("", _("—"))] + [(r.id, r.name) for r in regions])
@@ -95,8 +98,12 @@ def invite():
             field.errors = [*field.errors, str(err)]
         else:
             link = invitation_link(issued.token)
-            enqueue("messages", send_invitation_email, issued.user.tenant_id, issued.user.id, link)
-            return render("tenants/staff/invited.html", "tenants/staff/invited.html", user=issued.user, link=link)
+            # Without a mail server nothing would be sent: say so and let the inviter pass the link on.
+            mailed = bool(current_app.config.get("MAIL_SERVER"))
+            if mailed:
+                enqueue("messages", send_invitation_email, issued.user.tenant_id, issued.user.id, link)
+            return render("tenants/staff/invited.html", "tenants/staff/invited.html", user=issued.user, link=link,
+                          mailed=mailed, days=current_app.config["INVITATION_DAYS"])
     status = 422 if form.errors else 200
     return render("tenants/staff/invite.html", "tenants/staff/_invite_form.html", form=form,
                   offers_region=Role.REGIONAL_SUPERVISOR in assignable_roles(current_user.role)), status

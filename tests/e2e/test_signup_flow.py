@@ -42,6 +42,12 @@ def test_an_owner_signs_up_from_the_home_page_and_lands_on_the_dashboard(page, l
     page.get_by_role("button", name="发送邀请").click()
     link = page.locator("#invite-link").input_value()
     assert "/t/yishang/invite/" in link
+    # No mail server here: the page says nothing was sent, and the link is copied with one click.
+    expect(page.get_by_role("status")).to_contain_text("未发送电子邮件")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
+    page.get_by_role("button", name="复制链接").click()
+    expect(page.get_by_role("button", name="已复制")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == link
     shot(page, "invited")
 
     page.get_by_role("button", name="English").click()

@@ -333,7 +333,7 @@ def test_enrolment_finds_a_duplicate_phone_as_you_type_and_shows_the_card_at_onc
     shown = client.get(done.headers["HX-Redirect"]).get_data(as_text=True)
     assert "Welcome, New Person!" in shown and 'src="data:image/svg+xml' in shown
     with tenant_context(pharmacy):
-        member = db.session.scalars(select(Member).where(Member.phone == "13600000000")).one()
+        member = db.session.scalars(select(Member).where(Member.phone == "+8613600000000")).one()
         assert member.enrolled_by == clerk.id and member.responsible_staff_id == clerk.id
     again = client.post("/t/counter-pharmacy/counter/enrol", data={**data, "idem": "another-key"})
     assert again.status_code == 422 and "A member with this phone number already exists." in again.get_data(

@@ -118,7 +118,7 @@ def test_the_history_is_deterministic_current_and_its_ledgers_add_up(app_ctx, ow
             # People who look real, enrolled by a clerk or VIP specialist of their store.
             staff = {u.id: u for u in db.session.scalars(select(StaffUser))}
             for m in members:
-                assert re.fullmatch(r"1[3-9]\d{9}", m.phone), m.phone
+                assert re.fullmatch(r"\+861[3-9]\d{9}", m.phone), m.phone  # E.164
                 assert 2 <= len(m.name) <= 3
                 assert staff[m.enrolled_by].role in (Role.CLERK, Role.VIP_SPECIALIST)
                 assert staff[m.enrolled_by].store_id == m.enrolled_store_id

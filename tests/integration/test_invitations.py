@@ -129,3 +129,35 @@ def test_the_invitation_email_goes_through_the_messages_queue_to_the_mail_server
     assert received[0].rcpt_tos == ["xiaowang@example.com"]
     body = message.get_payload(decode=True).decode()
     assert "/t/tenant-a/invite/" in body
+
+
+def test_with_a_mail_server_the_page_says_the_link_is_on_its_way(app, client, tenant_a, login_as):
+    app.config.update(MAIL_SERVER="127.0.0.1")
+    try:
+        login_as("owner")
+        html = invite(client, tenant_a, store_id=str(store_ids(tenant_a)[0])).get_data(as_text=True)
+    finally:
+        app.config.update(MAIL_SERVER=None)
+    assert "邀请链接已通过电子邮件发往 xiaowang@example.com" in html and "未发送电子邮件" not in html
+
+
+def test_without_a_mail_server_the_page_says_nothing_was_sent_and_shows_the_link_to_copy(client, tenant_a, login_as):
+    login_as("owner")
+    html = invite(client, tenant_a, store_id=str(store_ids(tenant_a)[0])).get_data(as_text=True)
+    assert "未发送电子邮件" in html and "已通过电子邮件" not in html and "7 天" in html
+    assert re.search(r'<input[^>]+readonly value="http://[^"]+/t/tenant-a/invite/[^"]+"', html)
+    assert get_queue("messages").count == 0  # no job to mail into the void
+
+
+def test_the_invite_form_preselects_the_least_powerful_role(client, tenant_a, login_as):
+    login_as("owner")
+    html = client.get(f"/t/{tenant_a.slug}/staff/invite").get_data(as_text=True)
+    selected = re.findall(r'<option selected value="([a-z_]+)"|<option value="([a-z_]+)" selected', html)
+    assert [a or b for a, b in selected] == ["clerk"]
+
+
+def test_an_invalid_email_is_refused_in_our_own_words(client, tenant_a, login_as):
+    login_as("owner")
+    response = invite(client, tenant_a, email="xiaowang@", store_id=str(store_ids(tenant_a)[0]))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "请输入有效的邮箱地址" in html and "Email 地址" not in html

@@ -252,7 +252,7 @@ def test_a_chain_admin_imports_a_gb18030_csv_with_chinese_headers_after_a_dry_ru
     assert assert_ledgers_match_balances(tenant_a) == 4
 
     with tenant_context(tenant_a):
-        zhang = db.session.scalars(select(Member).where(Member.phone == "13800000001")).one()
+        zhang = db.session.scalars(select(Member).where(Member.phone == "+8613800000001")).one()
         assert (zhang.name, zhang.email, zhang.gender, zhang.birthday) == \
             ("张三", "zhang@example.com", "male", dt.date(1990, 5, 1))
         assert (zhang.source, zhang.joined_on, zhang.last_purchase_on, zhang.notes, zhang.marketing_consent) == \
@@ -287,7 +287,7 @@ def test_a_chain_admin_imports_a_gb18030_csv_with_chinese_headers_after_a_dry_ru
         assert explain_member(zhang, business_today())["tier"] == "gold"
 
         # No tier given: the base tier, then the imported lifetime spend (¥1,500 ≥ silver's ¥1,000) counts at once.
-        li = db.session.scalars(select(Member).where(Member.phone == "13800000002")).one()
+        li = db.session.scalars(select(Member).where(Member.phone == "+8613800000002")).one()
         assert (li.joined_on, li.gender, li.points_balance, li.stored_value_fen) == \
             (dt.date(2019, 1, 1), "female", 0, 0)
         account = db.session.get(TierAccount, (tenant_a.id, li.tier_account_id))
@@ -351,7 +351,7 @@ def test_a_utf8_csv_with_a_bom_and_english_headers_is_read_and_its_columns_sugge
     commit(client, tenant_a, import_id)
     run_jobs(app)
     with tenant_context(tenant_a):
-        member = db.session.scalars(select(Member).where(Member.phone == "13822223333")).one()
+        member = db.session.scalars(select(Member).where(Member.phone == "+8613822223333")).one()
         assert (member.name, member.birthday, member.stored_value_fen, member.marketing_consent) == \
             ("Li Na", dt.date(2001, 2, 3), 50, True)
         assert db.session.get(TierAccount, (tenant_a.id, member.tier_account_id)).tier_code == "gold"
@@ -385,10 +385,10 @@ def test_an_xlsx_built_with_openpyxl_with_date_and_number_cells_is_imported(app,
     commit(client, tenant_a, import_id)
     run_jobs(app)
     with tenant_context(tenant_a):
-        chen = db.session.scalars(select(Member).where(Member.phone == "13833334444")).one()
+        chen = db.session.scalars(select(Member).where(Member.phone == "+8613833334444")).one()
         assert (chen.birthday, chen.joined_on, chen.points_balance, chen.stored_value_fen) == \
             (dt.date(1992, 7, 8), dt.date(2021, 6, 1), 88, 12050)
-        liu = db.session.scalars(select(Member).where(Member.phone == "13833335555")).one()
+        liu = db.session.scalars(select(Member).where(Member.phone == "+8613833335555")).one()
         assert (liu.birthday, liu.joined_on) == (dt.date(1993, 1, 2), dt.date(2022, 3, 15))
         assert db.session.get(TierAccount, (tenant_a.id, liu.tier_account_id)).tier_code == "platinum"
     assert assert_ledgers_match_balances(tenant_a) == 2

@@ -52,3 +52,22 @@ def test_every_domain_error_code_has_a_message():
     from tenants.services.errors import MESSAGES
 
     assert ERROR_CODES - set(MESSAGES) == set()
+
+
+def test_chinese_sentences_put_no_space_between_a_name_and_the_words_around_it():
+    """Chinese has no spaces between words: "金卡是最高等级", not "金卡 是最高等级" (a tier, a person, a store)."""
+    import re
+
+    cjk = "[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef]"
+    spaced = re.compile(rf"%\((?:tier|name|store)\)s {cjk}|{cjk} %\((?:tier|name|store)\)s")
+    zh = catalogue("zh_Hans_CN")
+    found = [s for m in zh if m.id for s in (m.string if isinstance(m.string, tuple) else (m.string,))
+             if s and spaced.search(s)]
+    assert found == []
+    assert zh.get("%(tier)s is the highest tier.").string % {"tier": "金卡"} == "金卡是最高等级。"
+
+
+def test_the_brand_reads_huiyuan_huiyuan_in_both_languages():
+    """The product's name is Huiyuan (会员): not the bare word 会员 ("member") in Chinese."""
+    for locale in ("zh_Hans_CN", "en"):
+        assert catalogue(locale).get("Huiyuan").string == "Huiyuan 会员", locale
