@@ -188,7 +188,9 @@ def test_migration_0012_runs_on_the_embedded_sqlite_database(tmp_path):
 
         def phones():
             with tenant_context(tenant):
-                return dict(db.session.execute(text("SELECT name, phone FROM members")).all())
+                found = dict(db.session.execute(text("SELECT name, phone FROM members")).all())
+                db.session.rollback()  # SQLite: a transaction holds the write lock the migration needs
+                return found
 
         downgrade(revision="0011")
         assert phones() == {"mainland": "13812345678", "guest": "447911123456"}
