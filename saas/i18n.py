@@ -14,8 +14,8 @@ from flask_babel import format_decimal, get_locale, get_timezone
 from flask_login import current_user
 
 from saas.extensions import babel
+from saas.phones import display_phone
 from saas.settings import phone_region
-from tenants.domain.phones import display_phone
 from tenants.scoping import current_tenant_or_none
 
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 DEFAULTS = {
     # How many days back a POS may post a transaction (offline sync); imports may go further.
     "backdate_days": 7,
-    # Where a phone number typed without a country code is read (ISO 3166 region; tenants/domain/phones.py).
+    # Where a phone number typed without a country code is read (ISO 3166 region; saas/phones.py).
     "phone_region": "CN",
 }
 

@@ -43,11 +43,11 @@ from saas.extensions import db
 from saas.ids import new_id
 from saas.jobs import enqueue, tenant_job
 from saas.models import utcnow
+from saas.phones import last4
 from tenants.domain import points as dpoints
 from tenants.domain import stored_value as dsv
 from tenants.domain.cards import issue_card
 from tenants.domain.dates import add_months
-from tenants.domain.phones import last4
 from tenants.domain.program import Program
 from tenants.domain.tiers import MemberTierState, TierActivity, evaluate_tier, initial_tier_state
 from tenants.imports_models import (

@@ -14,12 +14,12 @@ from sqlalchemy.exc import IntegrityError
 from saas.billing.entitlements import check_limit
 from saas.extensions import db
 from saas.passwords import hash_password
+from saas.phones import InvalidPhone, last4, parse_phone
 from saas.settings import phone_region
 from tenants.domain import points as dpoints
 from tenants.domain.cards import issue_card
 from tenants.domain.enrolment import EnrolmentFacts, check_enrolment
 from tenants.domain.errors import DomainError
-from tenants.domain.phones import InvalidPhone, last4, parse_phone
 from tenants.domain.stored_value import balance as sv_balance
 from tenants.models import Card, Member, Store, TierAccount
 from tenants.services import ledger

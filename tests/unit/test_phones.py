@@ -2,7 +2,7 @@
 
 import pytest
 
-from tenants.domain.phones import InvalidPhone, display_phone, last4, parse_phone
+from saas.phones import InvalidPhone, display_phone, last4, parse_phone
 
 
 @pytest.mark.parametrize("typed", ["13812345678", "138 1234 5678", "138-1234-5678", "+86 138 1234 5678",
