@@ -24,6 +24,7 @@ ERROR_CODES: frozenset[str] = frozenset(
         "tender_exceeds_goods",
         "tender_total_mismatch",
         "card_not_honoured",
+        "unknown_category",
         # points
         "insufficient_points",
         "points_payment_disabled",

@@ -253,6 +253,16 @@ def price_purchase(
     )
 
 
+def check_categories(program: Program, lines: Sequence[PurchaseLine]) -> None:
+    """A line's category must be one the program lists (or none): a code typed differently (客房 for rooms)
+    would silently miss its discount or exclusion. DomainError unknown_category."""
+    listed = {c.code for c in program.categories}
+    for line in lines:
+        if line.category and line.category not in listed:
+            raise DomainError("unknown_category", line_id=line.line_id, category=line.category,
+                              categories=", ".join(sorted(listed)) or "—")
+
+
 def is_birthday_benefit_day(program: Program, tier_code: str, birthday: date | None, day: date) -> bool:
     """Whether ``day`` falls in the tier's birthday window (the day, or the month) for this member."""
     benefit = program.tier(tier_code).benefits.birthday

@@ -14,22 +14,28 @@ from sqlalchemy import func, select
 
 from saas.extensions import db
 from tenants.domain.enrolment import EnrolmentFacts, enrolment_refusals
-from tenants.domain.program import CardFeeEnrolment, CumulativePurchaseEnrolment, SinglePurchaseEnrolment
+from tenants.domain.program import (
+    CardFeeEnrolment,
+    CumulativePurchaseEnrolment,
+    GiftCardEnrolment,
+    SinglePurchaseEnrolment,
+)
 from tenants.models import Card, Member
 from tenants.services.errors import ServiceError
-from tenants.services.members import normalize_email, normalize_phone
+from tenants.services.members import checked_receipts, normalize_email, normalize_phone, store_opening_day
 from tenants.services.programs_in_force import require_program
 
 # Where a condition not met is shown: the field that would meet it.
-CONDITION_FIELDS = ((SinglePurchaseEnrolment, "purchase"), (CumulativePurchaseEnrolment, "purchase"),
-                    (CardFeeEnrolment, "card_fee_paid"))
+CONDITION_FIELDS = ((SinglePurchaseEnrolment, "purchase"), (CumulativePurchaseEnrolment, "receipts"),
+                    (CardFeeEnrolment, "card_fee_paid"), (GiftCardEnrolment, "gift_card_activated"))
 REFUSAL_FIELDS = {"contact_required": "phone", "real_name_required": "id_doc_number"}
 
 
 def enrolment_field_errors(*, on: dt.date, phone: str | None = None, email: str | None = None,
                            physical_card_number: str | None = None, card_type: str | None = None,
                            real_name_verified: bool = False, purchase_fen: int = 0, card_fee_paid_fen: int = 0,
-                           top_up_fen: int = 0) -> dict[str, str]:
+                           top_up_fen: int = 0, receipts: list | None = None, gift_card_activated: bool = False,
+                           store_id: int | None = None) -> dict[str, str]:
     """{field: translated message} for everything `enroll_member` would refuse in these fields; a refusal
     with no field of its own is under "" (the program's conditions when no field meets them)."""
     errors: dict[str, str] = {}
@@ -51,9 +57,16 @@ def enrolment_field_errors(*, on: dt.date, phone: str | None = None, email: str 
     if physical_card_number and db.session.scalar(
             select(func.count(Card.id)).where(Card.number == physical_card_number.strip())):
         errors["physical_card_number"] = _("This card number is already in use.")
+    try:
+        receipts = checked_receipts(receipts or [], on)
+    except ServiceError as err:
+        errors.update(err.fields)
+        receipts = []
     facts = EnrolmentFacts(on=on, phone=phone, email=email, real_name_verified=real_name_verified,
-                           single_purchase_fen=purchase_fen, purchases=((on, purchase_fen),) if purchase_fen else (),
-                           card_type=card_type, card_fee_paid_fen=card_fee_paid_fen, top_up_fen=top_up_fen)
+                           single_purchase_fen=purchase_fen,
+                           purchases=(((on, purchase_fen),) if purchase_fen else ()) + tuple(receipts),
+                           card_type=card_type, card_fee_paid_fen=card_fee_paid_fen, top_up_fen=top_up_fen,
+                           gift_card_activated=gift_card_activated, store_opened_on=store_opening_day(store_id))
     for refusal in enrolment_refusals(program, facts):
         if refusal.code == "contact_required" and ("phone" in errors or "email" in errors):
             continue  # a contact was typed, only not well: its own error says so

@@ -33,6 +33,8 @@ MESSAGES = {
     "tender_exceeds_goods": _l("Vouchers and points cannot pay more than the goods."),
     "tender_total_mismatch": _l("The payments do not add up to the amount due."),
     "card_not_honoured": _l("This merchant does not accept the member card."),
+    "unknown_category": _l("Line %(line_id)s: the category “%(category)s” is not one of this business's "
+                           "categories (%(categories)s)."),
     "insufficient_points": _l("Not enough points: %(available)s available, %(needed)s needed."),
     "points_payment_disabled": _l("Paying with points is not offered."),
     "points_below_minimum": _l("At least %(min_points)s points must be used."),

@@ -77,7 +77,7 @@ def new_card_number() -> str:
 MAX_RECEIPTS = 50
 
 
-def _checked_receipts(receipts, on: dt.date) -> list[tuple[dt.date, int]]:
+def checked_receipts(receipts, on: dt.date) -> list[tuple[dt.date, int]]:
     """Receipts as (date, fen): each a real date not after `on` and a positive amount, or one field error."""
     clean = []
     for day, fen in list(receipts)[:MAX_RECEIPTS + 1]:
@@ -93,6 +93,12 @@ def _checked_receipts(receipts, on: dt.date) -> list[tuple[dt.date, int]]:
     if len(clean) > MAX_RECEIPTS:
         raise ServiceError("validation_failed", fields={"receipts": _("At most %(max)d receipts.", max=MAX_RECEIPTS)})
     return clean
+
+
+def store_opening_day(store_id: int | None) -> dt.date | None:
+    """The enrolling store's opening day (gift cards activate within N days of it)."""
+    store = db.session.get(Store, (_tenant_id(), store_id)) if store_id is not None else None
+    return store.opened_on if store is not None else None
 
 
 def enroll_member(*, business_at: dt.datetime, name: str = "", phone: str | None = None, email: str | None = None,
@@ -115,10 +121,8 @@ def enroll_member(*, business_at: dt.datetime, name: str = "", phone: str | None
     on = business_at.date()
     version, program = require_program(on)
     phone, email = normalize_phone(phone), normalize_email(email)
-    receipts = _checked_receipts(receipts or [], on)
-    if store_opened_on is None and store_id is not None:
-        store = db.session.get(Store, (_tenant_id(), store_id))
-        store_opened_on = store.opened_on if store is not None else None
+    receipts = checked_receipts(receipts or [], on)
+    store_opened_on = store_opened_on or store_opening_day(store_id)
     purchases = ((on, purchase_fen),) if purchase_fen else ()
     facts = EnrolmentFacts(on=on, phone=phone, email=email, real_name_verified=real_name_verified,
                            single_purchase_fen=purchase_fen,

@@ -17,7 +17,14 @@ from saas.ids import new_id
 from tenants.domain import points as dpoints
 from tenants.domain import stored_value as dsv
 from tenants.domain.errors import DomainError
-from tenants.domain.purchase import STORED_VALUE, MemberState, PurchaseLine, Tender, price_purchase
+from tenants.domain.purchase import (
+    STORED_VALUE,
+    MemberState,
+    PurchaseLine,
+    Tender,
+    check_categories,
+    price_purchase,
+)
 from tenants.domain.returns import PurchaseRecord, RecordedLine, compute_return
 from tenants.domain.tiers import TierActivity
 from tenants.models import Member, PointsLot, Purchase, PurchaseReturn, Store, TierAccount
@@ -111,6 +118,7 @@ def record_purchase(*, member_id: int, lines: list[LineIn], tenders: list[Tender
                                  kind=ln.kind, category=ln.category, special=ln.special, quantity=ln.quantity,
                                  sku=ln.sku) for ln in lines]
     domain_tenders = [Tender(kind=t.kind, amount_fen=t.amount_fen, points=t.points) for t in tenders]
+    _domain(lambda: check_categories(program, domain_lines))
     result = _domain(lambda: price_purchase(program, state, domain_lines, domain_tenders, on, store_code))
     money = list(result.money_tenders)
     if not money and result.amount_due_fen:

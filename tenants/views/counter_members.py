@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, g, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -135,6 +137,32 @@ class EnrolForm(FlaskForm):
     id_doc_type = SelectField(_l("ID document"), choices=ID_DOCS, validators=[Optional()])
     id_doc_number = StringField(_l("Document number"), validators=[Optional(), Length(max=40)])
     real_name_verified = BooleanField(_l("I checked the document and the person match"))
+    gift_card_activated = BooleanField(_l("A gift card handed out before the opening is activated now"))
+    receipts = HiddenField()  # carries the errors of the receipt rows (RECEIPT_ROWS date/amount inputs)
+
+
+RECEIPT_ROWS = 4
+
+
+def _receipt_rows() -> list[dict]:
+    """The earlier receipts typed at the counter, as typed (kept on a refusal)."""
+    return [{"date": request.form.get(f"receipt-{i}-date", "")[:10],
+             "amount": request.form.get(f"receipt-{i}-amount", "")[:20]} for i in range(RECEIPT_ROWS)]
+
+
+def _parse_receipts(rows: list[dict]) -> tuple[list[tuple[dt.date, int]], str | None]:
+    """(date, fen) of the filled rows, or the first problem in words."""
+    receipts = []
+    for row in rows:
+        if not row["date"] and not row["amount"]:
+            continue
+        try:
+            day = dt.date.fromisoformat(row["date"])
+            fen = parse_yuan(row["amount"], "receipts")
+        except (ValueError, FormError):
+            return [], _("Each receipt needs a date up to today and an amount above zero.")
+        receipts.append((day, fen))
+    return receipts, None
 
 
 def enrolment_rules(program) -> dict:
@@ -150,7 +178,7 @@ def enrolment_rules(program) -> dict:
             lines.append(ngettext("Purchases of at least %(amount)s within %(num)d month.",
                                   "Purchases of at least %(amount)s within %(num)d months.", cond.months,
                                   amount=format_money(cond.min_fen)))
-            needs.add("purchase")
+            needs.update({"purchase", "receipts"})
         elif isinstance(cond, CardFeeEnrolment):
             fee = cond.fee_fen if cond.fee_fen is not None else program.card_type().fee_fen
             lines.append(_("Paying the card fee of %(amount)s.", amount=format_money(fee)))
@@ -162,6 +190,7 @@ def enrolment_rules(program) -> dict:
             lines.append(ngettext("Activating a gift card within %(num)d day of the store opening.",
                                   "Activating a gift card within %(num)d days of the store opening.",
                                   cond.activation_days))
+            needs.add("gift_card")
     if program.enrolment.real_name_required:
         lines.append(_("Real-name registration: check an ID document."))
         needs.add("real_name")
@@ -181,8 +210,10 @@ def _enrol_form(program) -> EnrolForm:
 
 
 def _render_enrol(form, program, error=None, status=200):
+    rows = _receipt_rows() if request.method == "POST" else [{"date": "", "amount": ""}] * RECEIPT_ROWS
     return render_counter("tenants/counter/enrol.html", "tenants/counter/_enrol_form.html", status=status,
                           form=form, rules=enrolment_rules(program) if program else None, error=error,
+                          receipt_rows=rows,
                           multiple_card_types=program is not None and len(program.card_types) > 1)
 
 
@@ -208,6 +239,9 @@ def enrol():
             form[name].errors = [*form[name].errors, err.message]
             amounts[name] = 0
     purchase_fen, top_up_fen = amounts["purchase"], amounts["top_up_amount"]
+    receipts, receipt_error = _parse_receipts(_receipt_rows())
+    if receipt_error:
+        form.receipts.errors = [receipt_error]
     card_type = form.card_type.data or None
     fee = program.card_type(card_type).fee_fen if any(c.code == card_type for c in program.card_types) else 0
     pin = (form.card_pin.data or "").strip() or None
@@ -222,25 +256,30 @@ def enrol():
         "top_up_fen": top_up_fen, "real_name_verified": bool(form.real_name_verified.data and form.id_doc_number.data),
         "id_doc_type": form.id_doc_type.data if form.id_doc_number.data else None,
         "id_doc_number": (form.id_doc_number.data or "").strip() or None,
+        "gift_card_activated": bool(form.gift_card_activated.data),
     }
     error = None
     refusals = enrolment_field_errors(
         on=on, phone=fields["phone"], email=fields["email"], physical_card_number=fields["physical_card_number"],
         card_type=card_type, real_name_verified=fields["real_name_verified"], purchase_fen=purchase_fen,
-        card_fee_paid_fen=fields["card_fee_paid_fen"], top_up_fen=top_up_fen)
+        card_fee_paid_fen=fields["card_fee_paid_fen"], top_up_fen=top_up_fen, receipts=receipts,
+        gift_card_activated=fields["gift_card_activated"], store_id=counter.store.id)
     for name, message in refusals.items():
-        if name in form and message not in form[name].errors:
+        if name in form and form[name].errors:
+            continue  # the field already says what is wrong with it
+        if name in form:
             form[name].errors = [*form[name].errors, message]
         elif name not in form:
             error = message
     if form.errors or error:
         return _render_enrol(form, program, error, status=422)
-    payload = {**fields, "pin": bool(pin), "store": counter.store.id, "staff": counter.operator.id}
+    payload = {**fields, "pin": bool(pin), "store": counter.store.id, "staff": counter.operator.id,
+               "receipts": [[day.isoformat(), fen] for day, fen in receipts]}
 
     def work() -> dict:
         at = resolve_business_time(None)
         member = enroll_member(business_at=at, store_id=counter.store.id, staff_id=counter.operator.id, pin=pin,
-                               source="counter", **fields)
+                               source="counter", receipts=receipts, **fields)
         if top_up_fen:
             top_up(member_id=member.id, amount_fen=top_up_fen, business_at=at, store_id=counter.store.id,
                    staff_id=counter.operator.id)

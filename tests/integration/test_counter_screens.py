@@ -3,7 +3,9 @@ returns on the receipt, the replacement date of a lost card."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -235,3 +237,45 @@ def test_enrolment_shows_every_problem_at_once_each_on_its_field(client, app_ctx
     done = client.post("/t/screens-enrol/counter/enrol", data=data)
     assert done.status_code == 303, field_errors(done.get_data(as_text=True))
     assert counted(hotel, Member) == 2
+
+
+def test_a_clerk_enters_earlier_receipts_for_cumulative_enrolment_and_a_gift_card_after_the_opening(client,
+                                                                                                   app_ctx):
+    from tenants.models import Member, Store
+    from tenants.presets import load_preset
+    from tenants.services.programs import post_program_version
+    from tests.conftest import csrf_from
+    from tests.integration.test_counter import form_key
+
+    shop = make_tenant("screens-receipts", vertical="clothing", language="en", program_from=dt.date(2025, 1, 1))
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    with tenant_context(shop):
+        rules = load_preset("clothing")
+        rules["enrolment"]["conditions"] = [{"kind": "cumulative_purchase", "min_fen": 68800, "months": 3},
+                                            {"kind": "gift_card", "activation_days": 10}]
+        post_program_version(rules, dt.date(2025, 1, 1), "receipts or gift card")
+        db.session.query(Store).order_by(Store.code).first().opened_on = today - dt.timedelta(days=3)
+        db.session.commit()
+    open_counter(client, shop, make_staff(shop, "clerk"))
+    page = client.get("/t/screens-receipts/counter/enrol").get_data(as_text=True)
+    assert 'name="receipt-0-date"' in page and 'name="gift_card_activated"' in page
+
+    def post(**extra):
+        data = {"csrf_token": csrf_from(page), "idem": form_key(page), "name": "周", "phone": "13500000009", **extra}
+        return client.post("/t/screens-receipts/counter/enrol", data=data, headers={"HX-Request": "true"})
+
+    short = post(**{"receipt-0-date": (today - dt.timedelta(days=20)).isoformat(), "receipt-0-amount": "300",
+                    "receipt-1-date": (today - dt.timedelta(days=200)).isoformat(), "receipt-1-amount": "500"})
+    assert short.status_code == 422
+    assert field_errors(short.get_data(as_text=True)) == {"receipts": "The conditions for membership are not met."}
+    assert 'value="300"' in short.get_data(as_text=True)  # the rows are kept
+    half = post(**{"receipt-0-date": "", "receipt-0-amount": "300"})
+    assert field_errors(half.get_data(as_text=True))["receipts"].startswith("Each receipt needs a date")
+    joined = post(**{"receipt-0-date": (today - dt.timedelta(days=20)).isoformat(), "receipt-0-amount": "300",
+                     "receipt-1-date": (today - dt.timedelta(days=50)).isoformat(), "receipt-1-amount": "388"})
+    assert joined.status_code in (200, 303), field_errors(joined.get_data(as_text=True))
+    page = client.get("/t/screens-receipts/counter/enrol").get_data(as_text=True)
+    gift = post(phone="13500000010", gift_card_activated="y")
+    assert gift.status_code in (200, 303), field_errors(gift.get_data(as_text=True))
+    with tenant_context(shop):
+        assert db.session.query(Member).count() == 2
