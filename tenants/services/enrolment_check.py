@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from saas.extensions import db
-from tenants.domain.enrolment import EnrolmentFacts, enrolment_refusals
+from tenants.domain.enrolment import enrolment_refusals
 from tenants.domain.program import (
     CardFeeEnrolment,
     CumulativePurchaseEnrolment,
@@ -22,7 +22,13 @@ from tenants.domain.program import (
 )
 from tenants.models import Card, Member
 from tenants.services.errors import ServiceError
-from tenants.services.members import checked_receipts, normalize_email, normalize_phone, store_opening_day
+from tenants.services.members import (
+    checked_receipts,
+    enrolment_facts,
+    normalize_email,
+    normalize_phone,
+    store_opening_day,
+)
 from tenants.services.programs_in_force import require_program
 
 # Where a condition not met is shown: the field that would meet it.
@@ -62,11 +68,10 @@ def enrolment_field_errors(*, on: dt.date, phone: str | None = None, email: str 
     except ServiceError as err:
         errors.update(err.fields)
         receipts = []
-    facts = EnrolmentFacts(on=on, phone=phone, email=email, real_name_verified=real_name_verified,
-                           single_purchase_fen=purchase_fen,
-                           purchases=(((on, purchase_fen),) if purchase_fen else ()) + tuple(receipts),
-                           card_type=card_type, card_fee_paid_fen=card_fee_paid_fen, top_up_fen=top_up_fen,
-                           gift_card_activated=gift_card_activated, store_opened_on=store_opening_day(store_id))
+    facts = enrolment_facts(on, phone=phone, email=email, real_name_verified=real_name_verified,
+                            purchase_fen=purchase_fen, receipts=receipts, card_type=card_type,
+                            card_fee_paid_fen=card_fee_paid_fen, top_up_fen=top_up_fen,
+                            gift_card_activated=gift_card_activated, store_opened_on=store_opening_day(store_id))
     for refusal in enrolment_refusals(program, facts):
         if refusal.code == "contact_required" and ("phone" in errors or "email" in errors):
             continue  # a contact was typed, only not well: its own error says so

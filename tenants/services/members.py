@@ -95,6 +95,13 @@ def checked_receipts(receipts, on: dt.date) -> list[tuple[dt.date, int]]:
     return clean
 
 
+def enrolment_facts(on: dt.date, *, purchase_fen: int = 0, receipts=(), **facts) -> EnrolmentFacts:
+    """What the enrolment conditions are checked against: today's qualifying purchase and the earlier
+    receipts (checked) count as the person's purchases."""
+    today = ((on, purchase_fen),) if purchase_fen else ()
+    return EnrolmentFacts(on=on, single_purchase_fen=purchase_fen, purchases=today + tuple(receipts), **facts)
+
+
 def store_opening_day(store_id: int | None) -> dt.date | None:
     """The enrolling store's opening day (gift cards activate within N days of it)."""
     store = db.session.get(Store, (_tenant_id(), store_id)) if store_id is not None else None
@@ -123,12 +130,10 @@ def enroll_member(*, business_at: dt.datetime, name: str = "", phone: str | None
     phone, email = normalize_phone(phone), normalize_email(email)
     receipts = checked_receipts(receipts or [], on)
     store_opened_on = store_opened_on or store_opening_day(store_id)
-    purchases = ((on, purchase_fen),) if purchase_fen else ()
-    facts = EnrolmentFacts(on=on, phone=phone, email=email, real_name_verified=real_name_verified,
-                           single_purchase_fen=purchase_fen,
-                           purchases=purchases + tuple(receipts), card_type=card_type,
-                           card_fee_paid_fen=card_fee_paid_fen, top_up_fen=top_up_fen,
-                           gift_card_activated=gift_card_activated, store_opened_on=store_opened_on)
+    facts = enrolment_facts(on, phone=phone, email=email, real_name_verified=real_name_verified,
+                            purchase_fen=purchase_fen, receipts=receipts, card_type=card_type,
+                            card_fee_paid_fen=card_fee_paid_fen, top_up_fen=top_up_fen,
+                            gift_card_activated=gift_card_activated, store_opened_on=store_opened_on)
     try:
         decision = check_enrolment(program, facts)
         program.card_type(card_type)
