@@ -55,6 +55,9 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         "MAIL_FROM": env.get("MAIL_FROM", "Huiyuan <no-reply@huiyuan.local>"),
         "PUBLIC_URL": env.get("PUBLIC_URL", "").rstrip("/") or None,
         "INVITATION_DAYS": int(env.get("INVITATION_DAYS", "7")),
+        # Retention of data kept only as a means (tenants/services/retention.py).
+        "IDEMPOTENCY_KEEP_HOURS": max(24, int(env.get("IDEMPOTENCY_KEEP_HOURS", "192"))),
+        "IMPORT_FILE_KEEP_DAYS": max(1, int(env.get("IMPORT_FILE_KEEP_DAYS", "7"))),
         # Counter tablets: back to the PIN pad after this many idle seconds; PIN tries per tablet.
         "COUNTER_IDLE_SECONDS": int(env.get("COUNTER_IDLE_SECONDS", "180")),
         "COUNTER_PIN_RATE_LIMIT": env.get("COUNTER_PIN_RATE_LIMIT", "20 per minute"),

@@ -27,6 +27,7 @@ CHECK_FAILED = "check_failed"
 COMMITTING = "committing"
 COMMITTED = "committed"
 COMMIT_FAILED = "commit_failed"
+EXPIRED = "expired"  # not imported within IMPORT_FILE_KEEP_DAYS: the file and its rows' problems are gone
 RUNNING = (CHECKING, COMMITTING)
 
 

@@ -57,6 +57,7 @@ from tenants.imports_models import (
     COMMIT_FAILED,
     COMMITTED,
     COMMITTING,
+    EXPIRED,
     UPLOADED,
     MemberImport,
     MemberImportIssues,
@@ -176,6 +177,7 @@ STATUS_LABELS = {
     COMMITTING: _l("Importing"),
     COMMITTED: _l("Imported"),
     COMMIT_FAILED: _l("Import stopped"),
+    EXPIRED: _l("File removed: upload it again"),
 }
 
 

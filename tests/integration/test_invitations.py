@@ -161,3 +161,36 @@ def test_an_invalid_email_is_refused_in_our_own_words(client, tenant_a, login_as
     response = invite(client, tenant_a, email="xiaowang@", store_id=str(store_ids(tenant_a)[0]))
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and "请输入有效的邮箱地址" in html and "Email 地址" not in html
+
+
+def test_the_worker_log_holds_neither_the_invitation_link_nor_the_address(app, client, tenant_a, login_as,
+                                                                           smtp_server, caplog):
+    import logging
+
+    controller, received = smtp_server
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port)
+    try:
+        login_as("owner")
+        invite(client, tenant_a, store_id=str(store_ids(tenant_a)[0]))
+        queue = get_queue("messages")
+        job = queue.jobs[0]
+        assert "/invite/" not in job.description and "@" not in job.description
+        with caplog.at_level(logging.DEBUG):
+            SimpleWorker([queue], connection=redis_connection(app)).work(burst=True)
+    finally:
+        app.config.update(MAIL_SERVER=None)
+    body = email.message_from_bytes(received[0].content).get_payload(decode=True).decode()
+    token = body.split("/invite/")[1].split()[0]
+    ours = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("mail.log"))  # not aiosmtpd's
+    assert "send_invitation_email" in ours  # the worker did log the job, by its name
+    assert token not in ours and "xiaowang@example.com" not in ours
+
+
+def test_without_a_mail_server_the_log_masks_the_address(app, caplog):
+    import logging
+
+    from saas.mail import masked_address, send_mail
+
+    with app.app_context(), caplog.at_level(logging.INFO):
+        assert send_mail("xiaowang@example.com", "Hello", "body") is False
+    assert "xiaowang@example.com" not in caplog.text and masked_address("xiaowang@example.com") in caplog.text
