@@ -40,7 +40,12 @@ def get_queue(name: str = "default", app=None) -> Queue:
 
 
 def enqueue(queue: str, func, *args, **kwargs):
-    """Put `func(*args)` on a named queue; in embedded mode it runs now, inside this process."""
+    """Put `func(*args)` on a named queue; in embedded mode it runs now, inside this process.
+
+    The job's description (what RQ logs at every step) is the function's name only: its arguments may
+    carry a link with a secret token or an address, which must not land in the worker's log.
+    """
+    kwargs.setdefault("description", f"{func.__module__}.{func.__qualname__}")
     return get_queue(queue).enqueue(func, *args, **kwargs)
 
 

@@ -96,6 +96,8 @@ READ_ONLY_OPEN: dict[str, Open] = {
     "tenant.counter.pin": Open("the person at the counter enters their PIN"),
     "tenant.counter.my_pin": Open("set one's own counter PIN"),
     "tenant.counter.lock": Open("lock the counter, switch person"),
+    "tenant.counter.find": Open("find a member (writes nothing; the phone stays out of the URL)"),
+    "tenant.counter.members.phone_check": Open("is this phone a member already? (writes nothing)"),
     # Paying is how a read-only tenant gets out of it.
     "tenant.billing.checkout": Open("Stripe Checkout"),
     "tenant.billing.portal": Open("Stripe billing portal"),
@@ -118,6 +120,7 @@ READ_ONLY_OPEN: dict[str, Open] = {
     "tenant.counter.sales.card_replace": Open("the replacement card carries the balance"),
     # The same through the JSON API (POS systems).
     "api_v1.preview_purchase": Open("preview a purchase (writes nothing)"),
+    "api_v1.lookup_member": Open("find a member by phone or card in the body (writes nothing)"),
     "api_v1.create_purchase": Open("a purchase paid with points or stored value", when=spends_member_balance),
     "api_v1.pay": Open("pay from stored value"),
     "api_v1.redeem": Open("redeem points"),

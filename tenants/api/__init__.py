@@ -92,10 +92,11 @@ class Operation:
     operation: str = ""  # the idempotency operation name of a mutating route
     auth: bool = True
     params: frozenset[str] = field(default_factory=frozenset)
+    read_only: bool = False  # a POST that only reads (a look-up whose body keeps personal data out of the URL)
 
     @property
     def mutates(self) -> bool:
-        return self.method in MUTATING
+        return self.method in MUTATING and not self.read_only
 
 
 OPERATIONS: list[Operation] = []
@@ -110,12 +111,13 @@ def operation_for(endpoint: str | None) -> Operation | None:
 def api_route(rule: str, method: str = "GET", *, summary, body: type[BaseModel] | None = None,
               query: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
               status: int | None = None, operation: str | None = None, auth: bool = True,
-              tag: str | None = None, endpoint: str | None = None) -> Callable:
+              tag: str | None = None, endpoint: str | None = None, read_only: bool = False) -> Callable:
     """Register a JSON endpoint at ``/api/v1<rule>`` for one HTTP ``method`` and record it for OpenAPI.
 
     ``summary`` is a lazy translated string (``_l``); the view's docstring becomes the description.
     ``status`` defaults to 201 for POST, else 200. ``operation`` names the idempotency scope of a mutating
     route (default: the endpoint). ``auth=False`` only for public documents such as the OpenAPI file.
+    ``read_only`` marks a POST that changes nothing (no idempotency key), such as a look-up by phone.
     """
     method = method.upper()
 
@@ -131,8 +133,8 @@ def api_route(rule: str, method: str = "GET", *, summary, body: type[BaseModel] 
             endpoint=name, method=method, rule=API_PREFIX + rule, summary=summary,
             description=inspect.cleandoc(view.__doc__ or ""), tag=tag or rule.strip("/").split("/")[0],
             body=body, query=query, response=response,
-            status=status or (201 if method == "POST" else 200),
-            operation=operation or name, auth=auth, params=params,
+            status=status or (201 if method == "POST" and not read_only else 200),
+            operation=operation or name, auth=auth, params=params, read_only=read_only,
         )
 
         @wraps(view)
@@ -164,6 +166,8 @@ def _dispatch(op: Operation, view: Callable, view_args: dict) -> Response:
     if op.query is not None:
         kwargs["query"] = parse_query(op.query)
     if not op.mutates:
+        if op.body is not None:  # a read-only POST (a look-up) reads its body too
+            kwargs["body"] = op.body.model_validate(json_body())
         result = view(**kwargs)
         if isinstance(result, Response):
             return result

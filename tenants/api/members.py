@@ -263,19 +263,37 @@ def create_member(body: MemberIn, at: dt.datetime):
             "card_fee_waived": fee == 0 and card_fee_waived_by_top_up(program, body.top_up_fen, body.card_type)}
 
 
-@api_route("/members", summary=_l("Find a member by phone or card"), query=FindQuery, response=MemberOut)
-def find_member(query: FindQuery):
-    """Exactly one of ``phone`` or ``card``; 404 when there is no such member."""
-    if bool(query.phone) == bool(query.card):
+def _found(phone: str | None, card: str | None):
+    if bool(phone) == bool(card):
         raise ServiceError("validation_failed", fields={"phone": "give phone or card"})
-    if query.phone:
-        member = find_by_phone(query.phone)
+    if phone:
+        member = find_by_phone(phone)
     else:
-        found = find_by_card(query.card)
+        found = find_by_card(card)
         member = found[0] if found else None
     if member is None:
         raise ServiceError("not_found")
     return _member_out(member)
+
+
+@api_route("/members", summary=_l("Find a member by phone or card"), query=FindQuery, response=MemberOut)
+def find_member(query: FindQuery):
+    """Exactly one of ``phone`` or ``card``; 404 when there is no such member. Prefer ``POST /members/lookup``:
+    a phone number in a URL lands in every access log on its way."""
+    return _found(query.phone, query.card)
+
+
+class LookupIn(ApiModel):
+    phone: str | None = Field(default=None, max_length=40, description="The member's mobile number.")
+    card: str | None = Field(default=None, max_length=40, description="A card number (virtual or physical).")
+
+
+@api_route("/members/lookup", "POST", summary=_l("Find a member by phone or card (in the body)"), body=LookupIn,
+           response=MemberOut, read_only=True)
+def lookup_member(body: LookupIn):
+    """As ``GET /members``, with the phone or card in the body so it stays out of URLs and their logs. Changes
+    nothing and needs no idempotency key."""
+    return _found(body.phone, body.card)
 
 
 @api_route("/members/<int:member_id>", summary=_l("One member"), query=AsOfQuery, response=MemberOut)

@@ -149,9 +149,16 @@ def find_members(q: str) -> tuple[list[Member], str | None, Member | None]:
     return members, refusal, exact
 
 
+@bp.post("")
+def find():
+    """The search as the counter sends it: by POST, so a phone number never stands in a URL (and in the
+    access logs of every proxy on the way). GET ?q= still answers, for links and bookmarks of names."""
+    return _find()
+
+
 @counter_required
 def _find():
-    q = request.args.get("q", "").strip()[:60]
+    q = (request.form.get("q") if request.method == "POST" else request.args.get("q", "")).strip()[:60]
     members, refusal, exact = find_members(q)
     if exact is not None and not getattr(request, "htmx", None):
         return redirect(url_for("tenant.counter.members.show", member_id=exact.id), code=303)

@@ -298,11 +298,12 @@ def enrol():
     return go(target)
 
 
-@bp.get("/enrol/phone")
+@bp.post("/enrol/phone")
 @counter_required
 def phone_check():
-    """As the phone is typed: already a member? (one member per phone number, SPEC §3)."""
-    raw = request.args.get("phone", "")[:20]
+    """As the phone is typed: already a member? (one member per phone number, SPEC §3). By POST: the number
+    stays out of URLs and access logs."""
+    raw = request.form.get("phone", "")[:20]
     digits = "".join(ch for ch in raw if ch.isdigit())
     state, existing = None, None
     if len(digits) >= 6:  # a number of another country may be short; "not a member" only once it is whole

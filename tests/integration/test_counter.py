@@ -320,12 +320,17 @@ def test_the_member_panel_says_what_keeps_the_tier_and_wishes_a_happy_birthday(c
 def test_enrolment_finds_a_duplicate_phone_as_you_type_and_shows_the_card_at_once(client, pharmacy, clerk):
     enrol(pharmacy, phone="13812345678", name="Existing")
     open_counter(client, pharmacy, clerk)
-    taken = client.get("/t/counter-pharmacy/counter/enrol/phone?phone=138 1234 5678",
-                       headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert "Already a member: Existing." in taken
-    assert "Not a member yet" in client.get("/t/counter-pharmacy/counter/enrol/phone?phone=13600000000").get_data(
-        as_text=True)
     page = client.get("/t/counter-pharmacy/counter/enrol").get_data(as_text=True)
+    token = csrf_from(page)
+
+    def check(phone: str) -> str:
+        return client.post("/t/counter-pharmacy/counter/enrol/phone", data={"phone": phone, "csrf_token": token},
+                           headers={"HX-Request": "true"}).get_data(as_text=True)
+
+    assert "Already a member: Existing." in check("138 1234 5678")
+    assert "Not a member yet" in check("13600000000")
+    # by POST only: a phone number never stands in a URL (access logs)
+    assert client.get("/t/counter-pharmacy/counter/enrol/phone?phone=13600000000").status_code == 405
     data = {"csrf_token": csrf_from(page), "idem": form_key(page), "name": "New Person", "phone": "13600000000",
             "card_type": "regular"}
     done = client.post("/t/counter-pharmacy/counter/enrol", data=data, headers={"HX-Request": "true"})
@@ -521,3 +526,34 @@ def test_a_receipts_payment_kinds_read_as_people_call_them_and_unknown_ones_as_t
             assert render_template_string(template, kind="meituan").strip() == "meituan"
         with force_locale("zh_Hans_CN"):
             assert render_template_string(template, kind="alipay").strip() == "支付宝"
+
+
+def test_the_counter_searches_by_post_so_a_phone_never_stands_in_a_url(client, pharmacy, clerk):
+    member = enrol(pharmacy, phone="13812345678", name="王芳")
+    open_counter(client, pharmacy, clerk)
+    page = client.get("/t/counter-pharmacy/counter").get_data(as_text=True)
+    assert 'method="post"' in page and 'hx-post="/t/counter-pharmacy/counter"' in page
+    token = csrf_from(page)
+    listed = client.post("/t/counter-pharmacy/counter", data={"q": "5678", "csrf_token": token},
+                         headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "王芳" in listed
+    found = client.post("/t/counter-pharmacy/counter", data={"q": "13812345678", "csrf_token": token})
+    assert found.status_code == 303 and found.headers["Location"].endswith(f"/counter/members/{member.id}")
+    assert "13812345678" not in found.headers["Location"]
+    forged = client.post("/t/counter-pharmacy/counter", data={"q": "5678"})
+    assert forged.status_code == 400  # CSRF, as every form
+
+
+def test_the_api_looks_a_member_up_by_phone_in_the_body_without_an_idempotency_key(client, pharmacy):
+    from tenants.services.api_keys import create_api_key
+
+    member = enrol(pharmacy, phone="13812345678")
+    with tenant_context(pharmacy):
+        token = create_api_key("POS", created_by=None).token
+        db.session.commit()
+    auth = {"Authorization": f"Bearer {token}"}
+    found = client.post("/api/v1/members/lookup", json={"phone": "138 1234 5678"}, headers=auth)
+    assert found.status_code == 200 and found.json["id"] == str(member.id)
+    assert client.post("/api/v1/members/lookup", json={"phone": "13900000000"}, headers=auth).status_code == 404
+    both = client.post("/api/v1/members/lookup", json={"phone": "13812345678", "card": "1"}, headers=auth)
+    assert both.status_code == 422
