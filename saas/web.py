@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, redirect, request, session, url_for
 from sqlalchemy import text
 
 from saas.auth import start_session
-from saas.extensions import db
+from saas.extensions import db, limiter
 from saas.htmx import render
 from saas.signup import VERTICAL_CHOICES, SignupForm, create_tenant, signup_problems, slug_from_name
 from tenants.scoping import tenant_context
@@ -19,7 +19,12 @@ def home():
     return render("saas/home.html", "saas/home.html")
 
 
+def _created(response) -> bool:
+    return response.status_code == 302  # a business was signed up (a refused form answers 4xx)
+
+
 @bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["SIGNUP_RATE_LIMIT"], methods=["POST"], deduct_when=_created)
 def signup():
     form = SignupForm()
     if request.method == "GET":
