@@ -29,6 +29,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config_module.from_env())
     if config:
         app.config.update(config)
+    if app.config.get("TRUSTED_PROXIES", 0) > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # a line per plugin at every start
 

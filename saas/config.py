@@ -40,6 +40,11 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         "RATELIMIT_HEADERS_ENABLED": False,
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "LOGIN_ACCOUNT_RATE_LIMIT": env.get("LOGIN_ACCOUNT_RATE_LIMIT", "5 per 5 minutes"),
+        # Sign-ups that created a business, per client address (refused attempts do not count).
+        "SIGNUP_RATE_LIMIT": env.get("SIGNUP_RATE_LIMIT", "5 per hour"),
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed (0 = none:
+        # the socket address is the client). Rate limits key on the client address this yields.
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),

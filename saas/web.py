@@ -20,7 +20,7 @@ def home():
 
 
 def _created(response) -> bool:
-    return response.status_code == 302
+    return response.status_code == 302  # a business was signed up (a refused form answers 4xx)
 
 
 @bp.route("/signup", methods=["GET", "POST"])

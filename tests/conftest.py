@@ -281,6 +281,15 @@ def sqlite_app(tmp_path):
 
 
 @pytest.fixture
+def proxied_app(app):
+    """The app as deployed behind one TLS proxy (TRUSTED_PROXIES=1), on the same database and Redis.
+    A client stands for a user behind the proxy with `client.environ_base["HTTP_X_FORWARDED_FOR"]`."""
+    proxied = create_app(app_config(TRUSTED_PROXIES=1))
+    proxied.test_client_class = IsolatedClient
+    return proxied
+
+
+@pytest.fixture
 def sqlite_live_server(sqlite_app):
     with serving(sqlite_app) as url:
         yield url

@@ -94,3 +94,63 @@ def test_repeated_failed_logins_are_rate_limited_with_a_translated_message(clien
 def test_an_unknown_tenant_is_not_found(client, app_ctx):
     assert client.get("/t/no-such-shop/login").status_code == 404
     assert client.get("/t/no-such-shop/").status_code == 404
+
+
+def _behind_the_proxy(app, address: str):
+    """A client whose requests reach the app through the TLS proxy, which forwards `address`."""
+    client = app.test_client()
+    client.environ_base["HTTP_X_FORWARDED_FOR"] = address
+    return client
+
+
+def test_behind_a_trusted_proxy_a_login_storm_on_one_tenant_does_not_block_another_tenant(
+    proxied_app, tenant_a, tenant_b
+):
+    storm = _behind_the_proxy(proxied_app, "203.0.113.7")
+    tries = [login(storm, tenant_a, f"guess{n}@tenant-a.example.com", password="wrong-password-9").status_code
+             for n in range(11)]
+    assert tries == [401] * 10 + [429]  # the storming address is throttled…
+    manager = make_staff(tenant_b, "store_manager")
+    elsewhere = _behind_the_proxy(proxied_app, "198.51.100.20")
+    assert login(elsewhere, tenant_b, manager.email).status_code == 302  # …another user behind the proxy is not
+
+
+def test_a_trusted_proxy_names_the_client_scheme_and_host_but_only_its_own_hop_is_believed(proxied_app):
+    from flask import request
+
+    @proxied_app.get("/seen-for-test")
+    def seen():
+        return {"addr": request.remote_addr, "scheme": request.scheme, "host": request.host}
+
+    # The client forged the first entry; the proxy appended the address it saw.
+    response = proxied_app.test_client().get("/seen-for-test", headers={
+        "X-Forwarded-For": "10.9.9.9, 203.0.113.7", "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "shop.example.cn"})
+    assert response.get_json() == {"addr": "203.0.113.7", "scheme": "https", "host": "shop.example.cn"}
+
+
+def test_the_account_throttle_is_per_tenant_and_e_mail(proxied_app, tenant_a, tenant_b):
+    email = "same.person@example.com"
+    make_staff(tenant_a, "clerk", email=email)
+    make_staff(tenant_b, "clerk", email=email)
+    tries = [login(_behind_the_proxy(proxied_app, f"203.0.113.{n}"), tenant_a, email,
+                   password="wrong-password-9").status_code for n in range(6)]
+    assert tries == [401] * 5 + [429]  # tenant A's account is throttled from any address
+    assert login(_behind_the_proxy(proxied_app, "198.51.100.20"), tenant_b, email).status_code == 302
+
+
+def test_without_a_trusted_proxy_a_forged_forwarded_address_does_not_escape_the_throttle(client, tenant_a):
+    statuses = []
+    for n in range(11):
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = f"192.0.2.{n}"
+        statuses.append(login(client, tenant_a, f"guess{n}@tenant-a.example.com", password="wrong-pass-9").status_code)
+    assert statuses == [401] * 10 + [429]
+
+
+def test_no_proxy_is_trusted_unless_configured():
+    from saas.config import from_env
+
+    assert from_env({})["TRUSTED_PROXIES"] == 0
+    assert from_env({"TRUSTED_PROXIES": "2"})["TRUSTED_PROXIES"] == 2
+    assert from_env({})["SIGNUP_RATE_LIMIT"] == "5 per hour"
+    assert from_env({"SIGNUP_RATE_LIMIT": "2 per day"})["SIGNUP_RATE_LIMIT"] == "2 per day"

@@ -113,3 +113,30 @@ def test_the_signup_form_in_english_speaks_english(client, app_ctx):
     html = response.get_data(as_text=True)
     assert "Use at least 10 characters." in html
     assert "Business name" in html
+
+
+def _signup_number(client, n: int, **changes):
+    return post_signup(client, business_name=f"Shop {n}", slug=f"shop-number-{n}", email=f"owner{n}@shop.example.com",
+                       **changes)
+
+
+def test_sign_ups_from_one_address_are_rate_limited_with_a_translated_page_and_nothing_created(app, app_ctx):
+    assert post_signup(app.test_client(), password="short").status_code == 422  # a refused try does not count
+    created = [_signup_number(app.test_client(), n).status_code for n in range(5)]
+    assert created == [302] * 5
+    blocked = _signup_number(app.test_client(), 5)
+    assert blocked.status_code == 429
+    assert "尝试次数过多" in blocked.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Tenant)) == 5
+    assert db.session.scalar(select(func.count()).where(Tenant.slug == "shop-number-5")) == 0
+
+
+def test_behind_a_trusted_proxy_the_sign_up_limit_is_per_client_address(proxied_app, app_ctx):
+    def client_at(address):
+        client = proxied_app.test_client()
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = address
+        return client
+
+    assert [_signup_number(client_at("203.0.113.7"), n).status_code for n in range(6)] == [302] * 5 + [429]
+    assert _signup_number(client_at("198.51.100.20"), 6).status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(Tenant)) == 6
