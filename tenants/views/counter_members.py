@@ -205,7 +205,7 @@ def _enrol_form(program) -> EnrolForm:
     if request.method == "GET":
         form.idem.data = new_key()
         form.card_type.data = program.card_type().code
-        form.phone.data = request.args.get("phone", "")[:20]
+        form.phone.data = ""
     return form
 
 
@@ -226,6 +226,9 @@ def enrol():
         return _render_enrol(None, None, ServiceError("no_program").message, status=422)
     form = _enrol_form(program)
     if request.method == "GET":
+        return _render_enrol(form, program)
+    if request.form.get("prefill") == "1":  # "enrol this number" from a search: the form, with the phone
+        form.idem.data, form.card_type.data = new_key(), program.card_type().code
         return _render_enrol(form, program)
     # Every problem at once, each on its field: the form's own checks, the amounts, the PIN, and all
     # that the enrolment would refuse (enrolment_field_errors); nothing is written until none is left.

@@ -542,6 +542,12 @@ def test_the_counter_searches_by_post_so_a_phone_never_stands_in_a_url(client, p
     assert "13812345678" not in found.headers["Location"]
     forged = client.post("/t/counter-pharmacy/counter", data={"q": "5678"})
     assert forged.status_code == 400  # CSRF, as every form
+    nobody = client.post("/t/counter-pharmacy/counter", data={"q": "13700000000", "csrf_token": token},
+                         headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'name="phone" value="13700000000"' in nobody and "phone=137" not in nobody  # enrol it: in a body
+    prefilled = client.post("/t/counter-pharmacy/counter/enrol",
+                            data={"prefill": "1", "phone": "13700000000", "csrf_token": token})
+    assert prefilled.status_code == 200 and 'value="13700000000"' in prefilled.get_data(as_text=True)
 
 
 def test_the_api_looks_a_member_up_by_phone_in_the_body_without_an_idempotency_key(client, pharmacy):
