@@ -28,8 +28,13 @@ def from_env(env: dict[str, str] | None = None) -> dict:
     import_max = int(env.get("IMPORT_MAX_BYTES", str(50 * 1024 * 1024)))
     if production and secret == _DEV_SECRET:
         raise RuntimeError("SECRET_KEY must be set when HUIYUAN_ENV=production")
+    data_keys = [k.strip() for k in env.get("DATA_KEYS", "").split(",") if k.strip()]
+    if production and not data_keys:
+        raise RuntimeError("DATA_KEYS must be set when HUIYUAN_ENV=production (saas/crypto.py)")
     return {
         "SECRET_KEY": secret,
+        # Keys that seal personal data at rest (ID numbers); the first seals, all open (rotation).
+        "DATA_KEYS": data_keys,
         "HUIYUAN_ENV": "production" if production else "development",
         "SQLALCHEMY_DATABASE_URI": database_url,
         # Migrations may need a more privileged role (the table owner) than the app (see README).

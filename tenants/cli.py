@@ -125,5 +125,24 @@ def evaluate_command(as_of: dt.datetime, slug: str | None) -> None:
                    f"{stats['stored_value_expired_fen']} fen of stored value expired")
 
 
+@loyalty.command("rotate-data-keys")
+def rotate_data_keys_command() -> None:
+    """Re-seal every sealed value (members' ID numbers) with the first of DATA_KEYS (saas/crypto.py)."""
+    from sqlalchemy import select, text
+
+    from saas.crypto import reseal
+    from saas.models import Tenant
+
+    for one in list(db.session.scalars(select(Tenant.slug).order_by(Tenant.slug))):
+        with tenant_named(one):
+            rows = db.session.execute(text("SELECT id, id_doc_number FROM members "
+                                           "WHERE id_doc_number IS NOT NULL")).all()
+            for member_id, token in rows:
+                db.session.execute(text("UPDATE members SET id_doc_number = :v WHERE id = :id"),
+                                   {"v": reseal(token), "id": member_id})
+            db.session.commit()
+        click.echo(f"{one}: {len(rows)} ID numbers sealed with the first key")
+
+
 def init_app(app) -> None:
     app.cli.add_command(loyalty)

@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from saas.crypto import Sealed
 from saas.dbtypes import UTCDateTime
 from saas.extensions import db
 from saas.models import JsonDoc, utcnow
@@ -120,7 +121,7 @@ class Member(TenantOwned, db.Model):
     birthday: Mapped[dt.date | None] = mapped_column(Date)  # the day celebrated (may differ from the ID)
     id_birthday: Mapped[dt.date | None] = mapped_column(Date)
     id_doc_type: Mapped[str | None] = mapped_column(String(20))
-    id_doc_number: Mapped[str | None] = mapped_column(String(40))
+    id_doc_number: Mapped[str | None] = mapped_column(Sealed())  # encrypted at rest (saas/crypto.py)
     real_name_verified: Mapped[bool] = mapped_column(Boolean, default=False)
     address: Mapped[str] = mapped_column(String(200), default="")
     profile: Mapped[dict] = mapped_column(JsonDoc, default=dict)  # size, occupation, income band, style...
