@@ -38,12 +38,15 @@ HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 
+SERVER_NAME = "huiyuan"  # what a response says in its Server header, never a server's name or version
+
 ERROR_TITLES = {
     400: lambda: _("The request could not be understood."),
     403: lambda: _("You do not have permission to do this."),
     404: lambda: _("Not found."),
     405: lambda: _("This action is not allowed here."),
     413: lambda: _("The upload is too large."),
+    414: lambda: _("The address is too long."),
     429: lambda: _("Too many attempts. Please wait a moment and try again."),
     500: lambda: _("Something went wrong on our side. Nothing was changed; please try again."),
 }
@@ -82,7 +85,23 @@ def carries_nul() -> bool:
     return any(has_nul(t) for t in texts)
 
 
+# The longest URL (path and query string, as sent) the app reads; a longer one is refused with a 414 before
+# anything else looks at it. gunicorn.conf.py lets request lines of up to 8190 bytes through to here.
+MAX_URL_LENGTH = 4096
+
+
+def url_too_long() -> bool:
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.full_path
+    return len(raw) > MAX_URL_LENGTH
+
+
 def init_app(app) -> None:
+    @app.before_request
+    def refuse_long_urls():
+        if url_too_long():
+            return error_response(414, code="uri_too_long")
+        return None
+
     @app.before_request
     def refuse_nul_characters():
         # No text a person or a till sends holds a NUL, and PostgreSQL cannot store one: refused up front, as
@@ -96,6 +115,10 @@ def init_app(app) -> None:
     def security_headers(response):
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
+        if request.environ.get("SERVER_SOFTWARE", "").startswith("Werkzeug"):
+            # The development server writes "Werkzeug/<version> Python/<version>" unless the app names itself;
+            # gunicorn writes its own Server header whatever the app says (replaced in gunicorn.conf.py).
+            response.headers["Server"] = SERVER_NAME
         if response.mimetype == "text/html":
             response.headers.setdefault("Cache-Control", "no-store")
         return response
