@@ -188,3 +188,11 @@ def test_the_business_and_owner_names_of_a_sign_up_are_stored_clean(app_ctx):
                            language="en")
     db.session.commit()
     assert (result.tenant.name, result.owner.name) == ("Odd Shop", "Li Na")
+
+
+def test_an_api_keys_name_is_stored_without_invisible_characters(tenant_a):
+    from tenants.scoping import tenant_context
+    from tenants.services.api_keys import create_api_key
+
+    with tenant_context(tenant_a):
+        assert create_api_key(SNEAKY, created_by=None).api_key.name == CLEAN
