@@ -38,8 +38,6 @@ HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 
-SERVER_NAME = "huiyuan"  # what a response says in its Server header, never a server's name or version
-
 ERROR_TITLES = {
     400: lambda: _("The request could not be understood."),
     403: lambda: _("You do not have permission to do this."),
@@ -115,10 +113,6 @@ def init_app(app) -> None:
     def security_headers(response):
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
-        if request.environ.get("SERVER_SOFTWARE", "").startswith("Werkzeug"):
-            # The development server writes "Werkzeug/<version> Python/<version>" unless the app names itself;
-            # gunicorn writes its own Server header whatever the app says (replaced in gunicorn.conf.py).
-            response.headers["Server"] = SERVER_NAME
         if response.mimetype == "text/html":
             response.headers.setdefault("Cache-Control", "no-store")
         return response
