@@ -44,6 +44,7 @@ ERROR_TITLES = {
     404: lambda: _("Not found."),
     405: lambda: _("This action is not allowed here."),
     413: lambda: _("The upload is too large."),
+    414: lambda: _("The address is too long."),
     429: lambda: _("Too many attempts. Please wait a moment and try again."),
     500: lambda: _("Something went wrong on our side. Nothing was changed; please try again."),
 }
@@ -82,7 +83,23 @@ def carries_nul() -> bool:
     return any(has_nul(t) for t in texts)
 
 
+# The longest URL (path and query string, as sent) the app reads; a longer one is refused with a 414 before
+# anything else looks at it. gunicorn.conf.py lets request lines of up to 8190 bytes through to here.
+MAX_URL_LENGTH = 4096
+
+
+def url_too_long() -> bool:
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI") or request.full_path
+    return len(raw) > MAX_URL_LENGTH
+
+
 def init_app(app) -> None:
+    @app.before_request
+    def refuse_long_urls():
+        if url_too_long():
+            return error_response(414, code="uri_too_long")
+        return None
+
     @app.before_request
     def refuse_nul_characters():
         # No text a person or a till sends holds a NUL, and PostgreSQL cannot store one: refused up front, as

@@ -25,6 +25,7 @@ from saas.ids import new_id
 from saas.models import StaffUser, Tenant
 from saas.passwords import hash_password, password_problem
 from saas.permissions import Role
+from saas.text import clean_name
 from tenants.models import ProgramVersion, Store
 from tenants.scoping import tenant_context
 
@@ -42,7 +43,8 @@ LANGUAGE_CHOICES = [("zh_CN", "中文"), ("en", "English")]
 
 
 class SignupForm(FlaskForm):
-    business_name = StringField(_l("Business name"), validators=[DataRequired(), Length(max=120)])
+    business_name = StringField(_l("Business name"), filters=[clean_name],
+                                validators=[DataRequired(), Length(max=120)])
     slug = StringField(
         _l("Web address"),
         validators=[
@@ -53,7 +55,7 @@ class SignupForm(FlaskForm):
     )
     vertical = RadioField(_l("Type of business"), choices=choices(VERTICAL_CHOICES), default="pharmacy",
                           validators=[DataRequired()])
-    owner_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=80)])
+    owner_name = StringField(_l("Your name"), filters=[clean_name], validators=[DataRequired(), Length(max=80)])
     email = EmailField(_l("E-mail"), validators=[DataRequired(), email_address(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
     language = RadioField(_l("Language"), choices=choices(LANGUAGE_CHOICES), default="zh_CN",
@@ -104,6 +106,7 @@ def create_tenant(
     """Create tenant + owner + first store + program v1 from the vertical preset. Caller commits.
 
     `password_hash`, when given, is the hash of `password` already made (the demo signs four owners up)."""
+    business_name, owner_name = clean_name(business_name), clean_name(owner_name)
     tenant = Tenant(
         id=new_id(),
         slug=slug,

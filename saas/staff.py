@@ -18,6 +18,7 @@ from saas.extensions import db
 from saas.models import Invitation, StaffUser, utcnow
 from saas.passwords import hash_password, password_problem
 from saas.permissions import Role, assignable_roles, needs_region, needs_store
+from saas.text import clean_name
 
 
 class StaffError(ValueError):
@@ -43,6 +44,9 @@ def invite_staff(inviter: StaffUser, *, name: str, email: str, role: str, store_
     """Create an inactive-until-accepted account and a one-time link valid INVITATION_DAYS days."""
     check_limit("staff")
     email = email.strip().lower()
+    name = clean_name(name)
+    if not name:
+        raise StaffError(_("Enter the person's name."), "name")
     if Role(role) not in assignable_roles(inviter.role):
         raise StaffError(_("You cannot give this role."), "role")
     if needs_store(role) and store_id is None:
@@ -51,7 +55,7 @@ def invite_staff(inviter: StaffUser, *, name: str, email: str, role: str, store_
         raise StaffError(_("Choose the region this person supervises."), "region_id")
     if db.session.scalar(select(func.count()).where(func.lower(StaffUser.email) == email)):
         raise StaffError(_("Someone with this e-mail is already on the team."), "email")
-    user = StaffUser(name=name.strip(), email=email, role=role, store_id=store_id, region_id=region_id,
+    user = StaffUser(name=name, email=email, role=role, store_id=store_id, region_id=region_id,
                      password_hash=None, active=True)
     db.session.add(user)
     db.session.flush()

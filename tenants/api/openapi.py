@@ -96,18 +96,27 @@ def _operation(op: Operation, refs: dict, defs: dict) -> dict:
     if op.mutates:
         success["headers"] = {REPLAYED_HEADER: {"$ref": "#/components/headers/IdempotentReplayed"}}
     responses: dict[str, Any] = {str(op.status): success}
+    # What any request can meet, whatever the operation: the app answers each in JSON (saas/security.py,
+    # the API's error handlers), so each is declared on every operation.
     if op.body is not None:
-        responses["400"] = _error(_l("The body is not a JSON object."))
+        responses["400"] = _error(_l("The body is not a JSON object, or the request holds characters that cannot "
+                                     "be stored (NUL)."))
+    else:
+        responses["400"] = _error(_l("The request holds characters that cannot be stored (NUL)."))
     if op.auth:
         responses["401"] = _error(_l("No valid API key."))
     if "{" in openapi_path(op.rule):
         responses["404"] = _error(_l("Not found (or another tenant's)."))
+    else:
+        responses["404"] = _error(_l("Not found."))
+    responses["405"] = _error(_l("This method is not allowed on this path (see the Allow header)."))
+    responses["414"] = _error(_l("The address is too long."))
     if op.mutates:
         responses["409"] = _error(_l("The same request is still being processed."))
     if op.body is not None or op.query is not None or op.mutates:
         responses["422"] = _error(_l("Refused: invalid fields, a business rule, or a reused idempotency key."))
     responses["500"] = _error(_l("Unexpected error; nothing was changed."))
-    item["responses"] = responses
+    item["responses"] = dict(sorted(responses.items()))
     if not op.auth:
         item["security"] = []
     return item

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from saas.audit import audit
 from saas.extensions import db
 from saas.models import utcnow
+from saas.text import clean_name
 from tenants.models import ApiKey
 from tenants.services.errors import ServiceError
 
@@ -129,7 +130,7 @@ def _new_prefix() -> str:
 
 def create_api_key(name: str, created_by: int | None) -> IssuedKey:
     """Issue a key named ``name`` for the current tenant; commits and audits. The secret is not stored."""
-    name = (name or "").strip()
+    name = clean_name(name)
     if not name or len(name) > NAME_MAX_LENGTH:
         raise ServiceError("validation_failed", fields={
             "name": _("Give the key a name of at most %(max)d characters.", max=NAME_MAX_LENGTH)})

@@ -44,6 +44,7 @@ from saas.ids import new_id
 from saas.jobs import enqueue, tenant_job
 from saas.models import utcnow
 from saas.phones import last4
+from saas.text import clean_name
 from tenants.domain import points as dpoints
 from tenants.domain import stored_value as dsv
 from tenants.domain.cards import issue_card
@@ -427,7 +428,7 @@ class RowReader:
 
     def _value(self, name: str, raw):
         if name in ("name", "notes"):
-            text = cell_text(raw)
+            text = clean_name(cell_text(raw)) if name == "name" else cell_text(raw)
             limit = 80 if name == "name" else 2000
             if len(text) > limit:
                 raise CellError("too_long", max=limit)

@@ -16,6 +16,7 @@ from saas.extensions import db
 from saas.passwords import hash_password
 from saas.phones import InvalidPhone, last4, parse_phone
 from saas.settings import phone_region
+from saas.text import clean_name
 from tenants.domain import points as dpoints
 from tenants.domain.cards import issue_card
 from tenants.domain.enrolment import EnrolmentFacts, check_enrolment
@@ -152,7 +153,7 @@ def enroll_member(*, business_at: dt.datetime, name: str = "", phone: str | None
         raise ServiceError("validation_failed", fields={"referrer_id": _("Unknown member.")})
     account = new_account(program, version.version, on)
     db.session.flush()
-    member = Member(name=(name or "").strip()[:80], phone=phone, phone_last4=last4(phone),
+    member = Member(name=clean_name(name)[:80], phone=phone, phone_last4=last4(phone),
                     email=email, birthday=birthday, gender=gender, enrolled_store_id=store_id, enrolled_by=staff_id,
                     responsible_staff_id=staff_id, referrer_id=referrer_id, marketing_consent=marketing_consent,
                     source=source, joined_on=on, tier_account_id=account.id, real_name_verified=real_name_verified,
@@ -263,6 +264,8 @@ def update_member(member: Member, changes: dict) -> Member:
         if email and db.session.scalar(select(func.count()).where(Member.email == email, Member.id != member.id)):
             raise ServiceError("duplicate_email", fields={"email": _("A member with this e-mail already exists.")})
         changes = {**changes, "email": email}
+    if "name" in changes:
+        changes = {**changes, "name": clean_name(changes["name"])[:80]}
     for key in EDITABLE:
         if key in changes:
             setattr(member, key, changes[key])

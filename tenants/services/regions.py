@@ -16,6 +16,7 @@ from saas.audit import audit
 from saas.extensions import db
 from saas.ids import new_id
 from saas.models import StaffUser
+from saas.text import clean_name
 from tenants.models import Region, Store
 from tenants.services.errors import ServiceError
 from tenants.services.unique import commit_or_taken, taken
@@ -29,7 +30,7 @@ def _name_taken_message(name: str) -> str:
 
 def _clean_name(name, region: Region | None = None) -> str:
     """The trimmed name, or ServiceError(validation_failed, fields={"name": ...})."""
-    name = "" if name is None else str(name).strip()
+    name = clean_name(name)
     if not name:
         problem = _("Enter the region's name.")
     elif len(name) > NAME_MAX_LENGTH:

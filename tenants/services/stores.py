@@ -18,6 +18,7 @@ from saas.audit import audit
 from saas.billing.entitlements import check_limit
 from saas.extensions import db
 from saas.ids import new_id
+from saas.text import clean_name
 from tenants.models import ProgramVersion, Region, Store
 from tenants.scoping import current_tenant_id
 from tenants.services.errors import ServiceError
@@ -73,7 +74,7 @@ def _check(values: dict, store: Store | None = None) -> dict:
             errors["code"] = _("Another store already has the code “%(code)s”.", code=code)
         clean["code"] = code
     if "name" in values:
-        name = _text(values["name"])
+        name = clean_name(values["name"])
         if not name:
             errors["name"] = _("Enter the store's name.")
         elif len(name) > NAME_MAX_LENGTH:

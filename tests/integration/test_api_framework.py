@@ -286,6 +286,39 @@ def test_the_openapi_document_describes_auth_idempotency_and_errors(client):
                 method in ("post", "put", "patch", "delete") and (path, method) not in read_only)
 
 
+def test_every_operation_declares_the_errors_any_request_can_meet_with_the_error_schema(client):
+    document = _document(client)
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    for path, item in document["paths"].items():
+        for method, op in item.items():
+            for status in ("400", "404", "405", "414", "500"):
+                assert op["responses"].get(status, {}).get("content") == error, (path, method, status)
+
+
+def test_a_url_too_long_is_a_json_414_in_the_callers_language_and_a_page_elsewhere(client, tenant_a):
+    key = issue_key(tenant_a)
+    long_query = "?phone=" + "1" * 5000
+    for path in ("/api/v1/members", "/api/v1/no-such-thing"):
+        zh = client.get(path + long_query, headers=bearer(key))
+        en = client.get(path + long_query, headers=bearer(key, **{"Accept-Language": "en"}))
+        assert zh.status_code == en.status_code == 414
+        assert zh.json == {"error": {"code": "uri_too_long", "message": "地址太长。"}}
+        assert en.json["error"]["message"] == "The address is too long."
+    page = client.get("/login" + long_query)
+    assert page.status_code == 414 and page.mimetype == "text/html"
+    assert "地址太长。" in page.get_data(as_text=True)
+    assert client.get("/api/v1/members?phone=13800138000", headers=bearer(key)).status_code != 414
+
+
+def test_a_wrong_method_is_answered_in_the_callers_language(client, tenant_a):
+    key = issue_key(tenant_a)
+    zh = client.delete("/api/v1/program", headers=bearer(key))
+    en = client.delete("/api/v1/program", headers=bearer(key, **{"Accept-Language": "en"}))
+    assert zh.status_code == en.status_code == 405
+    assert en.json["error"]["message"] == "This action is not allowed here."
+    assert zh.json["error"]["message"] not in ("", "This action is not allowed here.")
+
+
 def test_every_reference_in_the_openapi_document_resolves(client):
     document = _document(client)
     text = str(document)

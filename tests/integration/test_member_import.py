@@ -729,3 +729,14 @@ def test_without_redis_the_check_and_the_commit_run_inside_the_request(app, tena
     finally:
         with inline.app_context():
             db.engine.dispose()
+
+
+def test_an_imported_name_is_stored_without_invisible_characters(app, client, tenant_a, admin):
+    data = csv_bytes(["Name", "Mobile"], [["\u202eLi\u200b Na\u2069\x07", "13822224444"]])
+    import_id = imported_id(upload(client, tenant_a, "legacy.csv", data))
+    check(client, tenant_a, import_id)
+    run_jobs(app)
+    commit(client, tenant_a, import_id)
+    run_jobs(app)
+    with tenant_context(tenant_a):
+        assert db.session.scalars(select(Member.name).where(Member.phone == "+8613822224444")).one() == "Li Na"

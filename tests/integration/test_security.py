@@ -84,3 +84,30 @@ def test_a_signed_in_login_page_still_works_for_switching_accounts(client, tenan
     manager = make_staff(tenant_a, "store_manager")
     assert login(client, tenant_a, manager.email).status_code == 302
     assert manager.name in client.get("/t/tenant-a/").get_data(as_text=True)
+
+
+@pytest.mark.postgres
+def test_behind_gunicorn_every_answer_says_server_huiyuan_and_names_no_server_software(app):
+    """The real server as deployed (gunicorn started where gunicorn.conf.py is read): one Server header, ours,
+    on pages, API answers and errors; a long URL still reaches the app and gets its JSON 414."""
+    import http.client
+    import json
+
+    from bench.server import gunicorn
+    from bench.settings import urls_from_env
+
+    with gunicorn(urls_from_env(), "server-header-test-secret", workers=1) as base:
+        host, port = base.removeprefix("http://").split(":")
+        for method, path in [("GET", "/login"), ("GET", "/static/no-such.css"), ("GET", "/api/v1/openapi.json"),
+                             ("GET", "/api/v1/no-such-thing"), ("DELETE", "/api/v1/program"),
+                             ("GET", "/api/v1/openapi.json?q=" + "x" * 5000)]:
+            conn = http.client.HTTPConnection(host, int(port), timeout=30)
+            conn.request(method, path, headers={"Accept-Language": "en"})
+            response = conn.getresponse()
+            body = response.read()
+            conn.close()
+            assert response.headers.get_all("Server") == ["huiyuan"], (path[:40], response.headers.items())
+            assert b"gunicorn" not in body.lower() and b"werkzeug" not in body.lower(), path[:40]
+            if path.startswith("/api/v1/openapi.json?"):
+                assert response.status == 414, body[:200]
+                assert json.loads(body)["error"] == {"code": "uri_too_long", "message": "The address is too long."}
