@@ -40,7 +40,7 @@ def race(app, tenant, n, work):
     for t in threads:
         t.start()
     for t in threads:
-        t.join(30)
+        t.join(120)
     return results
 
 
@@ -110,3 +110,49 @@ def test_the_same_key_with_a_different_body_is_refused(app, app_ctx):
         else:
             raise AssertionError("a reused key with another body must be refused")
         assert db.session.scalar(select(func.count()).select_from(Purchase)) == 1
+
+
+def test_two_hundred_payments_at_once_against_a_balance_that_affords_37_let_exactly_37_through(app, app_ctx):
+    from tenants.models import StoredValueEntry, StoredValueLot
+    from tenants.services import stored_value as sv_service
+
+    tenant, member_id = setup_member()
+    with tenant_context(tenant):
+        sv_service.top_up(member_id=member_id, amount_fen=37_000, business_at=AT)
+        db.session.commit()
+        assert db.session.get(Member, (tenant.id, member_id)).stored_value_fen == 37_000
+
+    def pay(i):
+        return run_idempotent(f"pay-{i}", "sv.pay", {"i": i}, lambda: sv_service.pay(
+            member_id=member_id, amount_fen=1_000, business_at=AT, pin_verified=True))
+
+    results = race(app, tenant, 200, pay)
+    ok = [r for r in results if isinstance(r, tuple)]
+    refused = [r for r in results if isinstance(r, ServiceError)]
+    assert len(ok) == 37 and len(refused) == 163, [r for r in results if not isinstance(r, tuple | ServiceError)]
+    assert {e.code for e in refused} == {"insufficient_balance"}
+    db.session.expire_all()
+    with tenant_context(tenant):
+        member = db.session.get(Member, (tenant.id, member_id))
+        entries = db.session.scalar(select(func.sum(StoredValueEntry.principal_fen + StoredValueEntry.bonus_fen))
+                                    .where(StoredValueEntry.member_id == member_id))
+        lots = db.session.scalar(select(func.sum(StoredValueLot.principal_fen + StoredValueLot.bonus_fen))
+                                 .where(StoredValueLot.member_id == member_id))
+        assert member.stored_value_fen == entries == lots == 0
+
+
+def test_one_key_sent_twenty_times_at_once_has_one_effect_and_twenty_identical_answers(app, app_ctx):
+    tenant, member_id = setup_member()
+    payload = {"member": member_id, "lines": [["scarf", 12_800]]}
+
+    def post(_i):
+        return run_idempotent("till-3-receipt-7", "purchase", payload, lambda: record_purchase(
+            member_id=member_id, lines=[LineIn("scarf", 12_800)], tenders=[], business_at=AT))
+
+    results = race(app, tenant, 20, post)
+    assert all(isinstance(r, tuple) for r in results), results
+    assert all(r[0] == results[0][0] for r in results)  # the same answer (JSONB keeps no key order)
+    assert sorted(r[1] for r in results) == [False] + [True] * 19
+    with tenant_context(tenant):
+        assert db.session.scalar(select(func.count()).select_from(Purchase)) == 1
+        assert db.session.get(Member, (tenant.id, member_id)).points_balance == 128
