@@ -48,6 +48,13 @@ for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break;
 
 # localstripe binds every interface and keeps its state in /tmp/localstripe.pickle (not read back:
 # --from-scratch). Its webhooks are registered by the billing tests themselves.
+# localstripe binds without SO_REUSEADDR: right after an earlier run its port may still be held by
+# connections in TIME_WAIT (up to a minute). Wait until it can be bound.
+for _ in $(seq 120); do
+  "$ROOT/.venv/bin/python" -c "import socket,sys; s=socket.socket(socket.AF_INET6); s.bind(('::', int(sys.argv[1])))" \
+    "$STRIPE_PORT" 2>/dev/null && break
+  sleep 0.5
+done
 "$LOCALSTRIPE" --port "$STRIPE_PORT" --from-scratch >"$RUN/localstripe.log" 2>&1 &
 echo $! >"$RUN/localstripe.pid"
 for _ in $(seq 100); do
