@@ -14,7 +14,8 @@ from tenants.presets import load_preset
 from tenants.scoping import tenant_context
 from tenants.services.programs import post_program_version
 from tests.e2e.test_counter_screens import pin_in
-from tests.e2e.test_counter_tablet import as_tablet, no_sideways_scroll, served, unexpected  # noqa: F401
+from tests.e2e.test_counter_tablet import as_tablet, no_sideways_scroll, unexpected
+from tests.e2e.test_counter_tablet import served as served  # noqa: F401  (the fixture: both databases)
 from tests.factories import PASSWORD, make_staff, make_tenant
 from tests.integration.test_counter import enrol, give_pin, register_tablet
 
