@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, g, request, url_for
+from flask import Blueprint, abort, g, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -12,6 +12,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from saas.audit import audit
+from saas.crypto import mask_id_number
 from saas.extensions import db
 from saas.forms import choices, place_errors
 from saas.i18n import format_money
@@ -101,10 +103,36 @@ def panel_context(member, on) -> dict:
         "qr_card": qr_card,
         "qr": card_qr(qr_card.number) if qr_card else None,
         "full": g.counter.can("members.view_full"),
+        "id_document": id_document(member),
         "coupons": [],
         "followups": [],
         "on": on,
     }
+
+
+def id_document(member, revealed: bool = False) -> dict | None:
+    """The member's ID document as the panel shows it: masked, in full only once revealed (and audited)."""
+    if not member.id_doc_number:
+        return None
+    labels = {c.value: c.label for c in ID_DOCS}
+    return {"type": labels.get(member.id_doc_type, _("Other document")),
+            "number": member.id_doc_number if revealed else mask_id_number(member.id_doc_number),
+            "revealed": revealed, "can_reveal": g.counter.can("members.reveal_id")}
+
+
+@bp.post("/members/<int:member_id>/id-document")
+@counter_required
+def reveal_id_document(member_id: int):
+    """查看证件号: the full number for a role allowed to see it, written to the audit log each time."""
+    member = member_or_404(member_id)
+    if not g.counter.can("members.view_full") or not g.counter.can("members.reveal_id") or not member.id_doc_number:
+        abort(403)
+    audit("member.id_document_revealed", f"member:{member.id}", actor_id=g.counter.operator.id,
+          device=str(g.counter.device.id))
+    db.session.commit()
+    context = panel_context(member, business_today())
+    context["id_document"] = id_document(member, revealed=True)
+    return render_counter("tenants/counter/member.html", "tenants/counter/_id_document.html", **context)
 
 
 @bp.get("/members/<int:member_id>")

@@ -81,3 +81,44 @@ def test_the_rotation_command_reseals_every_number_with_the_first_key(app, mall)
         assert db.session.get(Member, (mall.id, member.id)).id_doc_number == NUMBER
     finally:
         app.config["DATA_KEYS"] = saved
+
+
+def test_the_counter_masks_the_id_number_and_a_manager_reveals_it_with_an_audit_row(client, app_ctx):
+    from saas.models import AuditEntry
+    from tests.conftest import csrf_from
+    from tests.factories import make_staff
+    from tests.integration.test_counter import counted, enrol, give_pin, open_counter, switch_to
+
+    shop = make_tenant("sealed-shop", vertical="pharmacy", language="en")
+    member = enrol(shop, real_name_verified=True, id_doc_type="id_card", id_doc_number=NUMBER)
+    page_url = f"/t/sealed-shop/counter/members/{member.id}"
+    reveal_url = f"{page_url}/id-document"
+    masked = mask_id_number(NUMBER)
+
+    clerk = make_staff(shop, "clerk")  # a clerk sees no ID document at all, and cannot ask for it
+    open_counter(client, shop, clerk)
+    page = client.get(page_url).get_data(as_text=True)
+    assert masked not in page and NUMBER not in page
+    token = csrf_from(page)
+    assert client.post(reveal_url, data={"csrf_token": token}).status_code == 403
+
+    vip = make_staff(shop, "vip_specialist")  # sees the masked number, with no way to reveal it
+    give_pin(shop, vip)
+    assert switch_to(client, shop, vip).status_code == 303
+    page = client.get(page_url).get_data(as_text=True)
+    assert masked in page and NUMBER not in page and "Show the number" not in page
+    assert client.post(reveal_url, data={"csrf_token": csrf_from(page)}).status_code == 403
+    assert counted(shop, AuditEntry, AuditEntry.action == "member.id_document_revealed") == 0
+
+    manager = make_staff(shop, "store_manager")
+    give_pin(shop, manager)
+    assert switch_to(client, shop, manager).status_code == 303
+    page = client.get(page_url).get_data(as_text=True)
+    assert masked in page and NUMBER not in page and "Show the number" in page
+    shown = client.post(reveal_url, data={"csrf_token": csrf_from(page)}, headers={"HX-Request": "true"})
+    body = shown.get_data(as_text=True)
+    assert shown.status_code == 200 and NUMBER in body and "<html" not in body and "logged" in body
+    with tenant_context(shop):
+        rows = db.session.query(AuditEntry).filter_by(action="member.id_document_revealed").all()
+        assert [(r.target, r.actor_id) for r in rows] == [(f"member:{member.id}", manager.id)]
+    assert NUMBER not in client.get(page_url).get_data(as_text=True)  # masked again on the next visit
