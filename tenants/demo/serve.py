@@ -18,7 +18,7 @@ import urllib.request
 
 import click
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from saas.extensions import db
 from tenants.demo.cli import echo_logins, summary_line
@@ -29,6 +29,16 @@ from tenants.resolve import tenant_by_slug
 from tenants.scoping import tenant_context
 
 log = logging.getLogger(__name__)
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """Answers say `Server: huiyuan`, as behind gunicorn (gunicorn.conf.py): no server software or version."""
+
+    server_version = "huiyuan"
+    sys_version = ""
+
+    def version_string(self) -> str:
+        return self.server_version
 
 
 class RequestGate:
@@ -173,7 +183,8 @@ def run_demo(app, *, host: str, port: int, members: int, today=None) -> None:
     missing = members_missing(members)
     db.session.remove()
     gate = RequestGate(app)
-    server = make_server(host, port, gate, threaded=True)  # a port in use: werkzeug says so and exits
+    # A port in use: werkzeug says so and exits.
+    server = make_server(host, port, gate, threaded=True, request_handler=QuietRequestHandler)
     serving = threading.Thread(target=server.serve_forever, name="http", daemon=True)
     serving.start()
     url = f"http://{host}:{server.server_port}"

@@ -56,6 +56,7 @@ def test_make_run_serves_at_once_lists_the_logins_owner_first_and_seeds_the_hist
                                                "vip_specialist", "clerk"].index)
         with urllib.request.urlopen(f"{url}/t/demo-hotel/login", timeout=10) as page:
             assert page.status == 200 and "云栖酒店" in page.read().decode()
+            assert page.headers.get_all("Server") == ["huiyuan"]  # no server software or version, as in production
         assert "INFO" not in printed and "alembic" not in printed
 
         # The history arrives in the background; requests leave no line in the output.
