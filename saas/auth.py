@@ -20,6 +20,7 @@ from saas.audit import audit
 from saas.extensions import db, limiter, login_manager
 from saas.forms import email_address
 from saas.htmx import render
+from saas.mail import masked_address
 from saas.models import StaffSession, StaffUser, utcnow
 from saas.passwords import hash_password, needs_rehash, verify_password
 from tenants.scoping import current_tenant, current_tenant_or_none
@@ -84,6 +85,9 @@ def login():
             return redirect(_safe_next(request.args.get("next")) or url_for("tenant.dashboard.home"))
         if user is None:
             verify_password(None, form.password.data)  # same work either way
+        audit("staff.login_failed", f"staff:{user.id}" if user else "", actor_id=None,
+              **({} if user else {"email": masked_address(email)}))
+        db.session.commit()
         error = _("E-mail or password is incorrect.")
     return render("saas/login.html", "saas/_login_form.html", form=form, error=error), (401 if error else 200)
 

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, union
 from sqlalchemy.exc import IntegrityError
 
+from saas.audit import audit
 from saas.billing.entitlements import check_limit
 from saas.extensions import db
 from saas.passwords import hash_password
@@ -252,7 +253,7 @@ def search_members(q: str, limit: int = 10) -> list[Member]:
     return list(db.session.scalars(query.order_by(Member.name, Member.id).limit(limit)))
 
 
-def update_member(member: Member, changes: dict) -> Member:
+def update_member(member: Member, changes: dict, actor_id: int | None = None) -> Member:
     for key in changes:
         if key not in EDITABLE and key != "phone":
             raise ServiceError("validation_failed", fields={key: _("This field cannot be changed here.")})
@@ -262,7 +263,6 @@ def update_member(member: Member, changes: dict) -> Member:
                 select(func.count()).where(Member.phone == phone, Member.id != member.id)):
             raise ServiceError("duplicate_phone",
                                fields={"phone": _("A member with this phone number already exists.")})
-        member.phone, member.phone_last4 = phone, last4(phone)
     if "email" in changes:
         email = normalize_email(changes["email"])
         if email and db.session.scalar(select(func.count()).where(Member.email == email, Member.id != member.id)):
@@ -270,9 +270,15 @@ def update_member(member: Member, changes: dict) -> Member:
         changes = {**changes, "email": email}
     if "name" in changes:
         changes = {**changes, "name": clean_name(changes["name"])[:80]}
+    changed = [key for key in ("name", "phone", *EDITABLE[1:]) if key in changes
+               and getattr(member, key) != (phone if key == "phone" else changes[key])]
     for key in EDITABLE:
         if key in changes:
             setattr(member, key, changes[key])
+    if "phone" in changes:
+        member.phone, member.phone_last4 = phone, last4(phone)
+    if changed:  # which fields, never their values (the log is read by more people than the profile)
+        audit("member.updated", f"member:{member.id}", actor_id=actor_id, fields=changed)
     return member
 
 

@@ -13,6 +13,7 @@ import datetime as dt
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select
 
+from saas.audit import audit
 from saas.extensions import db
 from tenants.domain import points as dpoints
 from tenants.domain import stored_value as dsv
@@ -239,7 +240,7 @@ def _plain(params) -> dict:
     return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in dict(params).items()}
 
 
-def link_members(member_ids: list[int], kind: str, as_of: dt.date) -> TierAccount:
+def link_members(member_ids: list[int], kind: str, as_of: dt.date, actor_id: int | None = None) -> TierAccount:
     """Link two or more members into one couple/family tier account (their own, higher thresholds).
 
     The new account starts on the best tier any of them holds; their old accounts stay as history.
@@ -263,10 +264,13 @@ def link_members(member_ids: list[int], kind: str, as_of: dt.date) -> TierAccoun
     db.session.flush()
     for member in members:
         member.tier_account_id = account.id
+    for member in members:  # one entry per member, so each member's history shows it
+        audit("tier.linked", f"member:{member.id}", actor_id=actor_id, kind=kind, account=str(account.id),
+              with_members=[str(m.id) for m in members if m.id != member.id])
     return account
 
 
-def unlink_member(member: Member, as_of: dt.date) -> TierAccount:
+def unlink_member(member: Member, as_of: dt.date, actor_id: int | None = None) -> TierAccount:
     """Take a member out of a linked account onto a single account at the base tier."""
     account = db.session.get(TierAccount, (member.tenant_id, member.tier_account_id))
     if account.kind == "single":
@@ -275,4 +279,5 @@ def unlink_member(member: Member, as_of: dt.date) -> TierAccount:
     single = new_account(program, version.version, as_of)
     db.session.flush()
     member.tier_account_id = single.id
+    audit("tier.unlinked", f"member:{member.id}", actor_id=actor_id, from_account=str(account.id))
     return single

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from saas.extensions import db
+from saas.models import AuditEntry
 from tenants.models import Member, PointsEntry, Purchase
 from tenants.scoping import tenant_context
 from tenants.services.api_keys import create_api_key
@@ -65,6 +66,13 @@ def test_a_pos_enrols_finds_and_updates_a_member(pos):
     assert pos.get(f"/members?card={card}").json["id"] == member["id"]
     patched = pos.patch(f"/members/{member['id']}", {"name": "王芳芳", "notes": "prefers evening calls"})
     assert patched.status_code == 200 and patched.json["name"] == "王芳芳"
+    unchanged = pos.patch(f"/members/{member['id']}", {"name": "王芳芳"})  # nothing changed: nothing logged
+    assert unchanged.status_code == 200
+    with tenant_context(pos.tenant):  # which fields changed, through which key; never the values
+        logged = db.session.scalars(select(AuditEntry).filter_by(action="member.updated")).all()
+        assert [(e.target, e.details["fields"], e.actor_id) for e in logged] == [
+            (f"member:{member['id']}", ["name", "notes"], None)]
+        assert logged[0].details["api_key"] and "王芳芳" not in str(logged[0].details)
     duplicate = pos.post("/members", {"name": "又一个", "phone": "13800138000"})
     assert duplicate.status_code == 409 and duplicate.json["error"]["code"] == "duplicate_phone"
     assert "已有会员使用该手机号码" in duplicate.json["error"]["message"]
@@ -192,3 +200,7 @@ def test_a_physical_card_is_issued_and_members_are_linked_into_a_couple_card(pos
     linked = pos.post("/tier-links", {"member_ids": [first, second], "kind": "couple"})
     assert linked.status_code == 201 and sorted(linked.json["member_ids"]) == sorted([first, second])
     assert pos.get(f"/members/{first}").json["tier"]["linked"] == "couple"
+    with tenant_context(pos.tenant):  # one entry per member, each naming the other
+        logged = db.session.scalars(select(AuditEntry).filter_by(action="tier.linked")).all()
+        assert sorted((e.target, tuple(e.details["with_members"])) for e in logged) == sorted(
+            [(f"member:{first}", (second,)), (f"member:{second}", (first,))])

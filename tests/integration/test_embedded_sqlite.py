@@ -99,3 +99,22 @@ def test_a_registered_tablet_opens_the_counter_on_sqlite(sqlite_app, sqlite_tena
         page = client.get("/t/embedded/counter/pin")
         assert page.status_code == 200, page.get_data(as_text=True)[:300]
         assert "O" in page.get_data(as_text=True)
+
+
+def test_the_audit_log_page_filters_by_member_on_sqlite(sqlite_app, sqlite_tenant):
+    from saas.audit import audit
+    from tests.conftest import login
+
+    member = enroll_member(business_at=dt.datetime.now(SH), name="嵌入", phone="13800001234")
+    db.session.flush()
+    audit("card.reported_lost", "card:1", member_id=str(member.id))  # a card entry names its member in details
+    audit("member.updated", f"member:{member.id}", fields=["name"])
+    audit("store.created", "store:1", name="Other")
+    db.session.commit()
+    client = sqlite_app.test_client()
+    assert login(client, sqlite_tenant, "owner@embedded.example.com", PASSWORD).status_code == 302
+    page = client.get(f"/t/embedded/audit?member={member.id}")
+    from tests.integration.test_audit_log_page import rows_text
+
+    body = rows_text(page.get_data(as_text=True))
+    assert page.status_code == 200 and "卡已挂失" in body and "会员资料变更" in body and "已添加门店" not in body
