@@ -8,7 +8,18 @@ from flask import Blueprint
 def register(app) -> None:
     from saas.auth import bp as auth_bp
     from saas.billing.views import bp as billing_bp
-    from tenants.views import api_keys, audit_log, counter, dashboard, imports, regions, reward_stock, staff, stores
+    from tenants.views import (
+        api_keys,
+        audit_log,
+        counter,
+        dashboard,
+        imports,
+        regions,
+        reward_stock,
+        settings,
+        staff,
+        stores,
+    )
 
     parent = Blueprint("tenant", __name__, url_prefix="/t/<slug>")
     parent.register_blueprint(auth_bp)
@@ -18,6 +29,7 @@ def register(app) -> None:
     parent.register_blueprint(regions.bp)
     parent.register_blueprint(api_keys.bp)
     parent.register_blueprint(audit_log.bp)
+    parent.register_blueprint(settings.bp)
     parent.register_blueprint(imports.bp)
     parent.register_blueprint(reward_stock.bp)
     parent.register_blueprint(counter.bp)

@@ -323,4 +323,10 @@ def test_only_the_owner_may_open_the_billing_page(billing, client, tenant_a, log
 
 def test_the_billing_nav_link_is_for_the_owner_only(client, tenant_a, login_as):
     login_as("owner")
-    assert "/settings/billing" in client.get("/t/tenant-a/").get_data(as_text=True)
+    assert "/settings/billing" in client.get("/t/tenant-a/settings").get_data(as_text=True)  # the account tabs
+
+
+def test_a_chain_admin_has_the_account_pages_but_no_billing_tab(client, tenant_a, login_as):
+    login_as("chain_admin")
+    html = client.get("/t/tenant-a/settings").get_data(as_text=True)
+    assert "/t/tenant-a/audit" in html and "/settings/billing" not in html and "/api-keys" not in html
