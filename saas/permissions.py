@@ -50,6 +50,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "counter.manage": frozenset({O, A, M}),  # register/revoke counter tablets, reset staff PINs
     "members.view_counter": frozenset({O, A, R, M, V, C}),  # masked phone, tier, points, perks
     "members.view_full": frozenset({O, A, R, M, V}),  # 会员资料保密: full records
+    "members.browse": frozenset({O, A, R, M}),  # the back office's member list, within their store scope
     "members.reveal_id": frozenset({O, A, M}),  # the full ID document number, each time audited
     "members.export": frozenset({O, A, M}),
     "members.import": frozenset({O, A}),  # legacy members from a CSV/XLSX file, with their balances

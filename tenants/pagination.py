@@ -39,12 +39,14 @@ def search(query, q: str, *columns):
     return query.where(or_(*(func.lower(column).contains(q.lower(), autoescape=True) for column in columns)))
 
 
-def paginate(query, page: str | int | None, size: int = PAGE_SIZE) -> Page:
+def paginate(query, page: str | int | None, size: int = PAGE_SIZE, rows: bool = False) -> Page:
+    """One page of `query`'s results: its first column's objects, or whole rows with `rows`."""
     try:
         number = max(1, int(page or 1))
     except (TypeError, ValueError):
         number = 1
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     number = min(number, max(1, -(-(total or 0) // size)))  # past the end: the last page
-    items = list(db.session.scalars(query.limit(size).offset((number - 1) * size)))
+    window = query.limit(size).offset((number - 1) * size)
+    items = list(db.session.execute(window).all() if rows else db.session.scalars(window))
     return Page(items=items, number=number, size=size, total=total or 0)

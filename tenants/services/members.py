@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import secrets
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
-from sqlalchemy import func, select, union
+from sqlalchemy import String, cast, func, or_, select, union
 from sqlalchemy.exc import IntegrityError
 
 from saas.audit import audit
@@ -228,28 +229,42 @@ def find_by_card(number: str) -> tuple[Member, Card] | None:
     return get_member(card.member_id), card
 
 
-def search_members(q: str, limit: int = 10) -> list[Member]:
-    """Counter search: full phone, last 4 digits, card number (scanners type like keyboards), or name."""
+def search_condition(q: str, tags: bool = False):
+    """Who a search names: a full phone, the last 4 digits, a card number (scanners type like keyboards), or
+    part of a name (and, with `tags`, a tag exactly). None for an empty search."""
     q = (q or "").strip()
     if not q:
-        return []
+        return None
     digits = re.sub(r"\D", "", q)
     if digits and digits == re.sub(r"[\s\-()]", "", q).removeprefix("+"):
         if len(digits) == 4:
-            query = select(Member).where(Member.phone_last4 == digits)
-        else:
-            # Two unique-index probes (card number, phone), then members by primary key. An OR of the two
-            # is served by no index: it walked all the tenant's members (1.5 s at a million, bench/RESULTS.md).
-            ids = select(Card.member_id).where(Card.number == digits)
-            try:
-                phone = normalize_phone(q)  # with its + (a foreign number) or without (the tenant's region)
-            except ServiceError:
-                phone = None
-            if phone:
-                ids = union(ids, select(Member.id).where(Member.phone == phone))
-            query = select(Member).where(Member.id.in_(ids))
-    else:
-        query = select(Member).where(func.lower(Member.name).contains(q.lower(), autoescape=True))
+            return Member.phone_last4 == digits
+        # Two unique-index probes (card number, phone), then members by primary key. An OR of the two
+        # is served by no index: it walked all the tenant's members (1.5 s at a million, bench/RESULTS.md).
+        ids = select(Card.member_id).where(Card.number == digits)
+        try:
+            phone = normalize_phone(q)  # with its + (a foreign number) or without (the tenant's region)
+        except ServiceError:
+            phone = None
+        if phone:
+            ids = union(ids, select(Member.id).where(Member.phone == phone))
+        return Member.id.in_(ids)
+    named = func.lower(Member.name).contains(q.lower(), autoescape=True)
+    if not tags:
+        return named
+    # The tags are a JSON list of strings: its text holds the tag between quotes (PostgreSQL writes jsonb text
+    # in UTF-8; SQLite keeps the JSON as SQLAlchemy wrote it, non-ASCII escaped).
+    text = cast(Member.tags, String)
+    spellings = dict.fromkeys((json.dumps(q, ensure_ascii=False), json.dumps(q)))
+    return or_(named, *(text.contains(spelling, autoescape=True) for spelling in spellings))
+
+
+def search_members(q: str, limit: int = 10) -> list[Member]:
+    """Counter search: full phone, last 4 digits, card number (scanners type like keyboards), or name."""
+    condition = search_condition(q)
+    if condition is None:
+        return []
+    query = select(Member).where(condition)
     return list(db.session.scalars(query.order_by(Member.name, Member.id).limit(limit)))
 
 

@@ -118,3 +118,21 @@ def test_the_audit_log_page_filters_by_member_on_sqlite(sqlite_app, sqlite_tenan
 
     body = rows_text(page.get_data(as_text=True))
     assert page.status_code == 200 and "卡已挂失" in body and "会员资料变更" in body and "已添加门店" not in body
+
+
+def test_the_member_list_searches_tags_and_birthday_months_on_sqlite(sqlite_app, sqlite_tenant):
+    from tests.conftest import csrf_from, login
+    from tests.integration.test_member_list import names
+
+    member = enroll_member(business_at=dt.datetime.now(SH), name="标签会员", phone="13800005678",
+                           birthday=dt.date(1991, 7, 9))
+    member.tags = ["老客", "VIP"]
+    enroll_member(business_at=dt.datetime.now(SH), name="别人", phone="13800005679")
+    db.session.commit()
+    client = sqlite_app.test_client()
+    assert login(client, sqlite_tenant, "owner@embedded.example.com", PASSWORD).status_code == 302
+    page = client.get("/t/embedded/members").get_data(as_text=True)
+    for filters in ({"q": "老客"}, {"q": "VIP"}, {"month": "7"}, {"q": "5678"}):
+        body = client.post("/t/embedded/members", data={"csrf_token": csrf_from(page), **filters}).get_data(
+            as_text=True)
+        assert names(body) == ["标签会员"], filters
