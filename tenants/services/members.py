@@ -340,3 +340,12 @@ def member_json(member: Member, as_of: dt.date, soon_days: int = 30) -> dict:
         "cards": [{"number": c.number, "kind": c.kind, "status": c.status, "card_type": c.card_type,
                    "valid_until": c.valid_until.isoformat() if c.valid_until else None} for c in cards],
     }
+
+
+def reveal_id_document(member: Member, actor_id: int, **details) -> str:
+    """查看证件号: the full ID number, each reveal written to the audit log (the caller checks the permission
+    and commits)."""
+    if not member.id_doc_number:
+        raise ServiceError("not_found")
+    audit("member.id_document_revealed", f"member:{member.id}", actor_id=actor_id, **details)
+    return member.id_doc_number

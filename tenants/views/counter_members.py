@@ -12,8 +12,6 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, HiddenField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from saas.audit import audit
-from saas.crypto import mask_id_number
 from saas.extensions import db
 from saas.forms import choices, place_errors
 from saas.i18n import format_money
@@ -31,12 +29,15 @@ from tenants.services.cards import member_cards, replacement_available_on
 from tenants.services.enrolment_check import enrolment_field_errors
 from tenants.services.errors import ServiceError
 from tenants.services.members import enroll_member, find_by_phone, member_json, normalize_phone
+from tenants.services.members import reveal_id_document as reveal_full_id_number
 from tenants.services.purchases import member_purchases
 from tenants.services.stored_value import top_up
 from tenants.services.tiers import explain_member
 from tenants.views.counter_present import (
+    ID_DOCS,
     birthday_banner,
     card_qr,
+    id_document_view,
     tier_perks,
     tier_status,
 )
@@ -58,7 +59,6 @@ from tenants.views.counter_session import (
 bp = Blueprint("members", __name__)
 
 GENDERS = choices([("", _l("—")), ("female", _l("Female")), ("male", _l("Male")), ("other", _l("Other"))])
-ID_DOCS = choices([("id_card", _l("ID card")), ("passport", _l("Passport")), ("other", _l("Other document"))])
 
 
 # --- the member panel ----------------------------------------------------------------------------
@@ -111,13 +111,8 @@ def panel_context(member, on) -> dict:
 
 
 def id_document(member, revealed: bool = False) -> dict | None:
-    """The member's ID document as the panel shows it: masked, in full only once revealed (and audited)."""
-    if not member.id_doc_number:
-        return None
-    labels = {c.value: c.label for c in ID_DOCS}
-    return {"type": labels.get(member.id_doc_type, _("Other document")),
-            "number": member.id_doc_number if revealed else mask_id_number(member.id_doc_number),
-            "revealed": revealed, "can_reveal": g.counter.can("members.reveal_id")}
+    return id_document_view(member, revealed, can_reveal=g.counter.can("members.reveal_id"),
+                            reveal_url=url_for("tenant.counter.members.reveal_id_document", member_id=member.id))
 
 
 @bp.post("/members/<int:member_id>/id-document")
@@ -127,8 +122,7 @@ def reveal_id_document(member_id: int):
     member = member_or_404(member_id)
     if not g.counter.can("members.view_full") or not g.counter.can("members.reveal_id") or not member.id_doc_number:
         abort(403)
-    audit("member.id_document_revealed", f"member:{member.id}", actor_id=g.counter.operator.id,
-          device=str(g.counter.device.id))
+    reveal_full_id_number(member, g.counter.operator.id, device=str(g.counter.device.id))
     db.session.commit()
     context = panel_context(member, business_today())
     context["id_document"] = id_document(member, revealed=True)

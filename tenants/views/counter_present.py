@@ -11,8 +11,11 @@ from decimal import Decimal
 
 import segno
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
+from saas.crypto import mask_id_number
 from saas.extensions import db
+from saas.forms import choices
 from saas.i18n import format_day, format_money
 from saas.i18n import format_number as number
 from tenants.domain.dates import birthday_in_year
@@ -243,3 +246,16 @@ def tier_effect(member, preview: dict, program, on: dt.date) -> dict | None:
         text = _("After the return window, on %(date)s, this purchase moves the member up to %(tier)s.",
                  date=format_day(counts_on), tier=tier_label(program, with_it))
     return {"to": with_it, "from": without, "now": counts_on <= on, "text": text}
+
+
+ID_DOCS = choices([("id_card", _l("ID card")), ("passport", _l("Passport")), ("other", _l("Other document"))])
+
+
+def id_document_view(member, revealed: bool, can_reveal: bool, reveal_url: str) -> dict | None:
+    """The member's ID document as a page shows it: masked, in full only once revealed (and audited)."""
+    if not member.id_doc_number:
+        return None
+    labels = {c.value: c.label for c in ID_DOCS}
+    return {"type": labels.get(member.id_doc_type, _("Other document")),
+            "number": member.id_doc_number if revealed else mask_id_number(member.id_doc_number),
+            "revealed": revealed, "can_reveal": can_reveal, "reveal_url": reveal_url}

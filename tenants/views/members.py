@@ -9,20 +9,31 @@ from __future__ import annotations
 import datetime as dt
 
 from babel.dates import get_month_names
-from flask import Blueprint, request
+from flask import Blueprint, abort, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import select
 
 from saas.auth import require
+from saas.extensions import db
 from saas.htmx import render
+from saas.models import StaffUser
 from saas.permissions import can
 from tenants.access import visible_store_ids, visible_stores
 from tenants.domain.segments import lifecycle_bars
+from tenants.models import Member, PointsEntry, Store, StoredValueEntry
 from tenants.pagination import paginate
 from tenants.programs import business_today, program_in_force
+from tenants.services.cards import member_cards
+from tenants.services.errors import ServiceError
 from tenants.services.member_list import SORTS, STAGES, MemberFilter, member_query
+from tenants.services.members import member_json, reveal_id_document
+from tenants.services.purchases import member_purchases
+from tenants.services.tiers import explain_member
+from tenants.views.counter_present import id_document_view, tier_status
+from tenants.views.counter_session import tier_label
 
 bp = Blueprint("members", __name__)
 
@@ -94,3 +105,75 @@ def index():
                   errors=errors, stores=stores, tiers=tiers, stages=STAGE_LABELS, sorts=SORT_LABELS,
                   consents=CONSENT_LABELS, months=[(n, months[n]) for n in range(1, 13)],
                   full=can(current_user.role, "members.view_full"), filtered=any(typed.values()))
+
+
+# How the ledgers name their entries (a kind not listed is shown as written).
+POINTS_KINDS = {"earn": _l("Earned"), "birthday": _l("Birthday bonus"), "release": _l("Became usable"),
+                "redeem": _l("Redeemed"), "return_give_back": _l("Given back by a return"),
+                "return_take_back": _l("Taken back by a return"), "expire": _l("Expired"), "adjust": _l("Adjusted"),
+                "import": _l("Imported")}
+SV_KINDS = {"top_up": _l("Top-up"), "bonus": _l("Top-up bonus"), "pay": _l("Paid with the balance"),
+            "refund_credit": _l("Refunded to the balance"), "expire": _l("Expired"),
+            "close_refund": _l("Refunded on closing"), "forfeit": _l("Forfeited"), "import": _l("Imported")}
+LEDGER_ROWS = 30
+
+
+def member_in_scope_or_404(member_id: int) -> Member:
+    """The member, if enrolled in a store the person may see (whole-tenant scope sees every member)."""
+    member = db.session.get(Member, (current_user.tenant_id, member_id))
+    ids = visible_store_ids(current_user)
+    if member is None or (ids is not None and member.enrolled_store_id not in ids):
+        abort(404)
+    return member
+
+
+def _id_document(member: Member, revealed: bool = False) -> dict | None:
+    if not can(current_user.role, "members.view_full"):
+        return None
+    return id_document_view(member, revealed, can_reveal=can(current_user.role, "members.reveal_id"),
+                            reveal_url=url_for("tenant.members.reveal_id_document_page", member_id=member.id))
+
+
+def _member_page(member: Member, **extra) -> dict:
+    today = business_today()
+    found = program_in_force(today)
+    program = found[1] if found else None
+    try:
+        explanation = explain_member(member, today)
+    except ServiceError:  # no program in force
+        explanation = {"tier": None, "reasons": [], "upgrades": [], "keep": None}
+    data = member_json(member, today)
+    points = db.session.scalars(select(PointsEntry).where(PointsEntry.member_id == member.id)
+                                .order_by(PointsEntry.created_at.desc(), PointsEntry.id.desc()).limit(LEDGER_ROWS))
+    stored = db.session.scalars(select(StoredValueEntry).where(StoredValueEntry.member_id == member.id)
+                                .order_by(StoredValueEntry.created_at.desc(), StoredValueEntry.id.desc())
+                                .limit(LEDGER_ROWS))
+    staff_ids = {member.responsible_staff_id, member.enrolled_by} - {None}
+    staff = ({p.id: p.name for p in db.session.scalars(select(StaffUser).where(StaffUser.id.in_(staff_ids)))}
+             if staff_ids else {})
+    store = db.session.get(Store, (member.tenant_id, member.enrolled_store_id)) if member.enrolled_store_id else None
+    return {"member": member, "data": data, "tier_name": tier_label(program, data["tier"]["code"]),
+            "status_items": tier_status(explanation, program) if program else [], "cards": member_cards(member.id),
+            "points": list(points), "stored": list(stored), "purchases": member_purchases(member.id, limit=10),
+            "points_kinds": POINTS_KINDS, "sv_kinds": SV_KINDS, "staff": staff, "store": store,
+            "full": can(current_user.role, "members.view_full"), "id_document": _id_document(member), **extra}
+
+
+@bp.get("/members/<int:member_id>")
+@require("members.browse")
+def show(member_id: int):
+    member = member_in_scope_or_404(member_id)
+    return render("tenants/members/show.html", "tenants/members/show.html", **_member_page(member))
+
+
+@bp.post("/members/<int:member_id>/id-document")
+@require("members.reveal_id")
+def reveal_id_document_page(member_id: int):
+    """查看证件号 in the back office: the full number, each time written to the audit log."""
+    member = member_in_scope_or_404(member_id)
+    if not member.id_doc_number or not can(current_user.role, "members.view_full"):
+        abort(404)
+    reveal_id_document(member, current_user.id)
+    db.session.commit()
+    return render("tenants/members/show.html", "tenants/counter/_id_document.html",
+                  **_member_page(member, id_document=_id_document(member, revealed=True)))

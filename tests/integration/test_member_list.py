@@ -20,7 +20,7 @@ SH = ZoneInfo("Asia/Shanghai")
 
 
 def names(html: str) -> list[str]:
-    return re.findall(r'<tr class="listed-member">\s*<td><strong>([^<]*)</strong>', html)
+    return re.findall(r'<tr class="listed-member">\s*<td><a [^>]*><strong>([^<]*)</strong>', html)
 
 
 def add(tenant, name, phone, store="first", joined_days_ago=0, bought_days_ago=None, **fields):
@@ -134,3 +134,43 @@ def test_thirty_members_page_by_twenty_five_with_the_filters_kept(client, app_ct
     assert names(second) == [f"会员{i}" for i in range(25, 30)]
     tagged = post(client, page, q="批量", page="1")
     assert len(names(tagged)) == 15 and "hx-include=\"#member-filters\"" not in tagged  # one page: no pager
+
+
+def test_the_member_page_shows_the_ledgers_in_words_within_the_scope_and_reveals_the_id_number_audited(
+        client, shop, tenant_b):
+    from saas.models import AuditEntry
+    from tenants.services.points import adjust_points
+    from tenants.services.stored_value import top_up
+
+    number = "110101199003071234"
+    mine, _card = add(shop, "证件会员", "13800000009", id_doc_type="id_card", id_doc_number=number)
+    other_store, _ = add(shop, "二店的人", "13800000010", store="second")
+    theirs, _ = add(tenant_b, "乙租户会员", "13900000002")
+    with tenant_context(shop):
+        adjust_points(member_id=mine, delta=120, reason="开业补偿", business_at=dt.datetime.now(SH))
+        top_up(member_id=mine, amount_fen=50000, business_at=dt.datetime.now(SH))
+        db.session.commit()
+    manager = make_staff(shop, "store_manager")
+    assert login(client, shop, manager.email, PASSWORD).status_code == 302
+    page = client.get(f"/t/tenant-a/members/{mine}")
+    body = page.get_data(as_text=True)
+    assert page.status_code == 200 and "证件会员" in body
+    assert "已调整" in body and "开业补偿" in body and "+120" in body and "储值" in body and "¥500.00" in body
+    assert number not in body and "11**************34" in body and "显示号码" in body
+    assert client.get(f"/t/tenant-a/members/{other_store}").status_code == 404  # another store's member
+    assert client.get(f"/t/tenant-a/members/{theirs}").status_code == 404  # another tenant's member
+    shown = client.post(f"/t/tenant-a/members/{mine}/id-document", data={"csrf_token": csrf_from(body)},
+                        headers={"HX-Request": "true"})
+    assert shown.status_code == 200 and number in shown.get_data(as_text=True)
+    with tenant_context(shop):
+        assert db.session.query(AuditEntry).filter_by(action="member.id_document_revealed",
+                                                      target=f"member:{mine}", actor_id=manager.id).count() == 1
+    assert client.post(f"/t/tenant-a/members/{other_store}/id-document",
+                       data={"csrf_token": csrf_from(body)}).status_code == 404
+    client.post("/t/tenant-a/logout", data={"csrf_token": csrf_from(body)})
+    supervisor = make_staff(shop, "regional_supervisor")  # sees the member, masked number, may not reveal it
+    assert login(client, shop, supervisor.email, PASSWORD).status_code == 302
+    body = client.get(f"/t/tenant-a/members/{mine}").get_data(as_text=True)
+    assert "11**************34" in body and "显示号码" not in body
+    assert client.post(f"/t/tenant-a/members/{mine}/id-document",
+                       data={"csrf_token": csrf_from(body)}).status_code == 403
