@@ -12,6 +12,7 @@ from saas.models import AuditEntry
 # Every action written to the log, and how the audit log page names it. A test fails on an action missing here.
 ACTIONS = {
     "tenant.created": _l("Account created"),
+    "tenant.settings_changed": _l("Settings changed"),
     "staff.login": _l("Signed in"),
     "staff.login_failed": _l("Failed sign-in"),
     "staff.logout": _l("Signed out"),
@@ -35,6 +36,7 @@ ACTIONS = {
     "program.version_posted": _l("Program version published"),
     "members.import": _l("Members imported"),
     "member.updated": _l("Member profile changed"),
+    "member.handed_over": _l("Member handed over"),
     "member.id_document_revealed": _l("ID number shown in full"),
     "tier.grant": _l("Tier given"),
     "tier.linked": _l("Members linked"),

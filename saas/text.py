@@ -62,3 +62,19 @@ def clean_name(value) -> str:
     text = unicodedata.normalize("NFC", text)
     text = _joiners_between_visible(text)
     return _WHITESPACE.sub(" ", text).strip()
+
+
+def clean_text(value, max_lines: int = 50) -> str:
+    """Free text of several lines (notes): each line cleaned like a name, empty lines kept single."""
+    if value is None:
+        return ""
+    lines = [clean_name(line) for line in str(value).replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    text = "\n".join(lines[:max_lines])
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def clean_tags(value, max_tags: int = 20, max_length: int = 20) -> list[str]:
+    """Tags from a list or a comma-separated text (either comma): cleaned, without repeats, in order."""
+    items = value if isinstance(value, list | tuple) else re.split(r"[,，、]", str(value or ""))
+    tags = [clean_name(item)[:max_length] for item in items]
+    return list(dict.fromkeys(tag for tag in tags if tag))[:max_tags]

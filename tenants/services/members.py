@@ -15,10 +15,11 @@ from sqlalchemy.exc import IntegrityError
 from saas.audit import audit
 from saas.billing.entitlements import check_limit
 from saas.extensions import db
+from saas.models import StaffUser
 from saas.passwords import hash_password
 from saas.phones import InvalidPhone, last4, parse_phone
 from saas.settings import phone_region
-from saas.text import clean_name
+from saas.text import clean_name, clean_tags, clean_text
 from tenants.domain import points as dpoints
 from tenants.domain.cards import issue_card
 from tenants.domain.enrolment import EnrolmentFacts, check_enrolment
@@ -285,8 +286,15 @@ def update_member(member: Member, changes: dict, actor_id: int | None = None) ->
         changes = {**changes, "email": email}
     if "name" in changes:
         changes = {**changes, "name": clean_name(changes["name"])[:80]}
+    if "notes" in changes:
+        changes = {**changes, "notes": clean_text(changes["notes"])[:2000]}
+    if "tags" in changes:
+        changes = {**changes, "tags": clean_tags(changes["tags"])}
+    if changes.get("responsible_staff_id") is not None:
+        changes = {**changes, "responsible_staff_id": _active_staff_id(changes["responsible_staff_id"])}
     changed = [key for key in ("name", "phone", *EDITABLE[1:]) if key in changes
                and getattr(member, key) != (phone if key == "phone" else changes[key])]
+    before_staff = member.responsible_staff_id
     for key in EDITABLE:
         if key in changes:
             setattr(member, key, changes[key])
@@ -294,7 +302,22 @@ def update_member(member: Member, changes: dict, actor_id: int | None = None) ->
         member.phone, member.phone_last4 = phone, last4(phone)
     if changed:  # which fields, never their values (the log is read by more people than the profile)
         audit("member.updated", f"member:{member.id}", actor_id=actor_id, fields=changed)
+    if "responsible_staff_id" in changed:
+        audit("member.handed_over", f"member:{member.id}", actor_id=actor_id,
+              from_staff=str(before_staff) if before_staff else None, to_staff=str(changes["responsible_staff_id"]))
     return member
+
+
+def _active_staff_id(raw) -> int:
+    """A responsible person must be an active staff member of the tenant (another tenant's reads as unknown)."""
+    try:
+        staff_id = int(raw)
+    except (TypeError, ValueError):
+        staff_id = 0
+    person = db.session.get(StaffUser, (_tenant_id(), staff_id)) if 0 < staff_id < 2**63 else None
+    if person is None or not person.active:
+        raise ServiceError("validation_failed", fields={"responsible_staff_id": _("Choose an active staff member.")})
+    return person.id
 
 
 def _kept_or_normalized_phone(member: Member, raw) -> str | None:

@@ -37,12 +37,13 @@ DETAIL_LABELS = {
     "api_key": _l("API key"), "account": _l("Linked card"), "with_members": _l("Linked with"),
     "from_account": _l("Linked card"), "member_id": _l("Member"), "until": _l("Locked until"),
     "status": _l("Status"), "status_before": _l("Status before"), "plan": _l("Plan"),
-    "plan_before": _l("Plan before"),
+    "plan_before": _l("Plan before"), "from_staff": _l("From"), "to_staff": _l("To"),
 }
 FIELD_LABELS = {
     "name": _l("Name"), "phone": _l("Mobile number"), "email": _l("E-mail"), "gender": _l("Gender"),
     "birthday": _l("Birthday"), "id_birthday": _l("Birthday on the ID document"), "id_doc_type": _l("ID document"),
     "id_doc_number": _l("Document number"), "address": _l("Address"), "marketing_consent": _l("Consent to offers"),
+    "notes": _l("Notes"), "tags": _l("Tags"), "responsible_staff_id": _l("Responsible staff"), "profile": _l("Profile"),
 }
 
 
@@ -86,7 +87,8 @@ def describe(entries) -> list[dict]:
     def of(kind: str) -> set[int]:
         return _ids(i for k, i in targets if k == kind)
 
-    staff = _names(StaffUser, _ids([e.actor_id for e in entries]) | of("staff"))
+    staff = _names(StaffUser, _ids([e.actor_id for e in entries]) | of("staff")
+                   | _ids(e.details.get(k) for e in entries for k in ("from_staff", "to_staff")))
     members = _names(Member, of("member") | detail_ids["member_id"] | detail_ids["with_members"])
     stores = _names(Store, of("store") | detail_ids["store_id"])
     devices = _names(CounterDevice, of("device") | detail_ids["device"])
@@ -107,6 +109,8 @@ def describe(entries) -> list[dict]:
         if key in ("member_id", "with_members"):
             ids = raw if isinstance(raw, list) else [raw]
             return "、".join(members.get(int(i), str(i)) if str(i).isdigit() else str(i) for i in ids)
+        if key in ("from_staff", "to_staff"):
+            return staff.get(int(raw), raw) if str(raw).isdigit() else "—"
         if key == "fee_fen" and isinstance(raw, int):
             return format_money(raw)
         if key == "role":

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from babel.dates import get_month_names
-from flask import Blueprint, abort, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -29,7 +29,7 @@ from tenants.programs import business_today, program_in_force
 from tenants.services.cards import member_cards
 from tenants.services.errors import ServiceError
 from tenants.services.member_list import SORTS, STAGES, MemberFilter, member_query
-from tenants.services.members import member_json, reveal_id_document
+from tenants.services.members import member_json, reveal_id_document, update_member
 from tenants.services.purchases import member_purchases
 from tenants.services.tiers import explain_member
 from tenants.views.counter_present import id_document_view, tier_status
@@ -152,7 +152,13 @@ def _member_page(member: Member, **extra) -> dict:
     staff = ({p.id: p.name for p in db.session.scalars(select(StaffUser).where(StaffUser.id.in_(staff_ids)))}
              if staff_ids else {})
     store = db.session.get(Store, (member.tenant_id, member.enrolled_store_id)) if member.enrolled_store_id else None
-    return {"member": member, "data": data, "tier_name": tier_label(program, data["tier"]["code"]),
+    scope = visible_store_ids(current_user)
+    people = select(StaffUser).where(StaffUser.active.is_(True)).order_by(StaffUser.name, StaffUser.id)
+    if scope is not None:
+        people = people.where(StaffUser.store_id.in_(scope))
+    return {"member": member, "data": data, "people": list(db.session.scalars(people)), "errors": {},
+            "typed": {"notes": member.notes, "tags": "、".join(member.tags or [])},
+            "tier_name": tier_label(program, data["tier"]["code"]),
             "status_items": tier_status(explanation, program) if program else [], "cards": member_cards(member.id),
             "points": list(points), "stored": list(stored), "purchases": member_purchases(member.id, limit=10),
             "points_kinds": POINTS_KINDS, "sv_kinds": SV_KINDS, "staff": staff, "store": store,
@@ -164,6 +170,49 @@ def _member_page(member: Member, **extra) -> dict:
 def show(member_id: int):
     member = member_in_scope_or_404(member_id)
     return render("tenants/members/show.html", "tenants/members/show.html", **_member_page(member))
+
+
+def _changed(member: Member, changes: dict, notice: str):
+    """Save a change of the member page through the one member service; its refusal on the page (422)."""
+    try:
+        update_member(member, changes, actor_id=current_user.id)
+    except ServiceError as err:
+        db.session.rollback()
+        return _refused(member_in_scope_or_404(member.id), err.fields or {"notes": err.message})
+    db.session.commit()
+    flash(notice, "success")
+    return redirect(url_for("tenant.members.show", member_id=member.id))
+
+
+@bp.post("/members/<int:member_id>/responsible")
+@require("members.browse")
+def hand_over(member_id: int):
+    """责任人: hand the member to another person (or take them over), audited."""
+    member = member_in_scope_or_404(member_id)
+    raw = request.form.get("staff_id", "").strip()
+    scope = visible_store_ids(current_user)
+    if raw.isdigit() and scope is not None:  # a person outside the store scope reads as unknown
+        person = db.session.get(StaffUser, (member.tenant_id, int(raw))) if int(raw) < 2**63 else None
+        if person is None or person.store_id not in scope:
+            raw = "0"
+    return _changed(member, {"responsible_staff_id": raw or None}, _("Responsible staff saved."))
+
+
+@bp.post("/members/<int:member_id>/notes")
+@require("members.browse")
+def notes(member_id: int):
+    member = member_in_scope_or_404(member_id)
+    notes_text = request.form.get("notes", "")
+    if len(notes_text) > 2000:
+        return _refused(member, {"notes": _("At most %(n)d characters.", n=2000)})
+    return _changed(member, {"notes": notes_text, "tags": request.form.get("tags", "")}, _("Notes and tags saved."))
+
+
+def _refused(member: Member, errors: dict):
+    """The member page again with the refusal on its field and what was typed kept (422)."""
+    typed = {"notes": request.form.get("notes", ""), "tags": request.form.get("tags", "")}
+    return render("tenants/members/show.html", "tenants/members/show.html",
+                  **{**_member_page(member), "errors": errors, "typed": typed}), 422
 
 
 @bp.post("/members/<int:member_id>/id-document")

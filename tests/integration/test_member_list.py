@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from saas.extensions import db
-from tenants.models import Card, Store, TierAccount
+from tenants.models import Card, Member, Store, TierAccount
 from tenants.programs import business_today
 from tenants.scoping import tenant_context
 from tenants.services.members import enroll_member
@@ -174,3 +174,43 @@ def test_the_member_page_shows_the_ledgers_in_words_within_the_scope_and_reveals
     assert "11**************34" in body and "显示号码" not in body
     assert client.post(f"/t/tenant-a/members/{mine}/id-document",
                        data={"csrf_token": csrf_from(body)}).status_code == 403
+
+
+def test_a_manager_hands_a_member_over_and_keeps_notes_and_tags_audited(client, shop, tenant_b):
+    from saas.models import AuditEntry
+
+    mine, _ = add(shop, "交接会员", "13800000011")
+    manager = make_staff(shop, "store_manager")
+    vip = make_staff(shop, "vip_specialist")
+    with tenant_context(shop):
+        second = db.session.scalars(select(Store).order_by(Store.code)).all()[1]
+    elsewhere = make_staff(shop, "vip_specialist", store=second)
+    b_person = make_staff(tenant_b, "vip_specialist")
+    assert login(client, shop, manager.email, PASSWORD).status_code == 302
+    body = client.get(f"/t/tenant-a/members/{mine}").get_data(as_text=True)
+    token = csrf_from(body)
+    assert vip.name in body and elsewhere.name not in body  # only people of the manager's stores are offered
+    for stranger in (elsewhere.id, b_person.id, 99, "x"):
+        refused = client.post(f"/t/tenant-a/members/{mine}/responsible", data={"csrf_token": token,
+                                                                                "staff_id": stranger})
+        assert refused.status_code == 422 and "请选择一位在职员工" in refused.get_data(as_text=True), stranger
+    assert client.post(f"/t/tenant-a/members/{mine}/responsible",
+                       data={"csrf_token": token, "staff_id": vip.id}).status_code == 302
+    saved = client.post(f"/t/tenant-a/members/{mine}/notes", data={
+        "csrf_token": token, "tags": "VIP, 老客，VIP、\u202e偏好晚间", "notes": "喜欢蓝色\r\n\r\n\r\n晚上来电\u200b"})
+    assert saved.status_code == 302
+    with tenant_context(shop):
+        member = db.session.get(Member, (shop.id, mine))
+        assert member.responsible_staff_id == vip.id
+        assert member.tags == ["VIP", "老客", "偏好晚间"] and member.notes == "喜欢蓝色\n\n晚上来电"
+        handed = db.session.scalars(select(AuditEntry).filter_by(action="member.handed_over")).one()
+        assert handed.details == {"from_staff": None, "to_staff": str(vip.id)} and handed.actor_id == manager.id
+    too_long = client.post(f"/t/tenant-a/members/{mine}/notes", data={"csrf_token": token, "tags": "保留",
+                                                                       "notes": "长" * 2001})
+    assert too_long.status_code == 422 and "最多 2000 个字符" in too_long.get_data(as_text=True)
+    assert 'value="保留"' in too_long.get_data(as_text=True)
+    with tenant_context(shop):
+        db.session.expire_all()
+        assert db.session.get(Member, (shop.id, mine)).tags == ["VIP", "老客", "偏好晚间"]  # nothing changed
+    page = client.get(f"/t/tenant-a/audit?member={mine}")
+    assert page.status_code == 403  # a store manager does not read the audit log
