@@ -7,6 +7,8 @@ DEFAULTS = {
     "backdate_days": 7,
     # Where a phone number typed without a country code is read (ISO 3166 region; saas/phones.py).
     "phone_region": "CN",
+    # A manual points adjustment of more than this many points (either way) waits for a second person.
+    "adjust_approval_points": 1000,
 }
 
 

@@ -481,3 +481,29 @@ class RewardStockMovement(TenantOwned, db.Model):
     business_date: Mapped[dt.date] = mapped_column(Date)
     redemption_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PointsAdjustmentRequest(TenantOwned, db.Model):
+    """A manual points adjustment above the tenant's threshold, waiting for a second person (四眼原则).
+
+    Status: pending → applied (approved: the adjustment is posted, `approved_by` on its ledger entry) or
+    rejected. One decision per request: the status moves from pending by a conditional update.
+    """
+
+    __tablename__ = "points_adjustment_requests"
+    __table_args__ = (
+        Index(None, "tenant_id", "status", "requested_at"),
+        _fk(["member_id"], "members"),
+        _fk(["requested_by"], "staff_users"),
+        _fk(["decided_by"], "staff_users"),
+    )
+
+    member_id: Mapped[int] = mapped_column(BigInteger)
+    delta: Mapped[int] = mapped_column(BigInteger)  # signed points
+    reason: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | applied | rejected
+    requested_by: Mapped[int] = mapped_column(BigInteger)
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    decision_note: Mapped[str] = mapped_column(String(200), default="")

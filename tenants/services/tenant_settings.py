@@ -25,6 +25,7 @@ NAME_MAX_LENGTH = 120
 LOCALES = ("zh_CN", "en")
 CURRENCIES = ("CNY", "HKD", "MOP", "TWD", "SGD", "MYR", "USD")
 BACKDATE_MAX_DAYS = 90
+APPROVAL_MAX_POINTS = 10_000_000
 ZONES = frozenset(available_timezones())
 PHONE_REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS)
 
@@ -32,7 +33,8 @@ PHONE_REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS)
 def current_settings(tenant: Tenant) -> dict:
     return {"name": tenant.name, "locale": tenant.locale, "timezone": tenant.timezone, "currency": tenant.currency,
             "backdate_days": tenant_setting(tenant, "backdate_days"),
-            "phone_region": tenant_setting(tenant, "phone_region")}
+            "phone_region": tenant_setting(tenant, "phone_region"),
+            "adjust_approval_points": tenant_setting(tenant, "adjust_approval_points")}
 
 
 def money_recorded() -> bool:
@@ -66,6 +68,13 @@ def _checked(values: dict, tenant: Tenant) -> dict:
         errors["backdate_days"] = _("A whole number of days from 0 to %(max)d.", max=BACKDATE_MAX_DAYS)
     else:
         clean["backdate_days"] = int(raw_days)
+    raw_points = str(values.get("adjust_approval_points") if values.get("adjust_approval_points") is not None
+                     else "").strip()
+    if not raw_points.isdigit() or int(raw_points) > APPROVAL_MAX_POINTS:
+        errors["adjust_approval_points"] = _("A whole number of points from 0 to %(max)s.",
+                                             max=f"{APPROVAL_MAX_POINTS:,}")
+    else:
+        clean["adjust_approval_points"] = int(raw_points)
     if errors:
         raise ServiceError("validation_failed", fields=errors)
     return clean
@@ -82,7 +91,7 @@ def update_settings(values: dict, actor_id: int | None) -> dict:
     for key in ("name", "locale", "timezone", "currency"):
         setattr(tenant, key, clean[key])
     settings = dict(tenant.settings or {})
-    for key in ("backdate_days", "phone_region"):
+    for key in ("backdate_days", "phone_region", "adjust_approval_points"):
         if clean[key] == DEFAULTS[key]:
             settings.pop(key, None)
         else:

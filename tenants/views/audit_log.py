@@ -38,6 +38,7 @@ DETAIL_LABELS = {
     "from_account": _l("Linked card"), "member_id": _l("Member"), "until": _l("Locked until"),
     "status": _l("Status"), "status_before": _l("Status before"), "plan": _l("Plan"),
     "plan_before": _l("Plan before"), "from_staff": _l("From"), "to_staff": _l("To"),
+    "delta": _l("Points"), "request": _l("Request"),
 }
 FIELD_LABELS = {
     "name": _l("Name"), "phone": _l("Mobile number"), "email": _l("E-mail"), "gender": _l("Gender"),

@@ -23,9 +23,11 @@ from saas.models import StaffUser
 from saas.permissions import can
 from tenants.access import visible_store_ids, visible_stores
 from tenants.domain.segments import lifecycle_bars
-from tenants.models import Member, PointsEntry, Store, StoredValueEntry
+from tenants.models import Member, PointsAdjustmentRequest, PointsEntry, Store, StoredValueEntry
 from tenants.pagination import paginate
 from tenants.programs import business_today, program_in_force
+from tenants.services.adjustments import approval_threshold, decide, request_adjustment
+from tenants.services.business_time import resolve_business_time
 from tenants.services.cards import member_cards
 from tenants.services.errors import ServiceError
 from tenants.services.member_list import SORTS, STAGES, MemberFilter, member_query
@@ -157,7 +159,10 @@ def _member_page(member: Member, **extra) -> dict:
     if scope is not None:
         people = people.where(StaffUser.store_id.in_(scope))
     return {"member": member, "data": data, "people": list(db.session.scalars(people)), "errors": {},
-            "typed": {"notes": member.notes, "tags": "、".join(member.tags or [])},
+            "typed": {"notes": member.notes, "tags": "、".join(member.tags or []), "delta": "", "reason": ""},
+            "threshold": approval_threshold(),
+            "pending": list(db.session.scalars(select(PointsAdjustmentRequest).where(
+                PointsAdjustmentRequest.member_id == member.id, PointsAdjustmentRequest.status == "pending"))),
             "tier_name": tier_label(program, data["tier"]["code"]),
             "status_items": tier_status(explanation, program) if program else [], "cards": member_cards(member.id),
             "points": list(points), "stored": list(stored), "purchases": member_purchases(member.id, limit=10),
@@ -208,11 +213,76 @@ def notes(member_id: int):
     return _changed(member, {"notes": notes_text, "tags": request.form.get("tags", "")}, _("Notes and tags saved."))
 
 
-def _refused(member: Member, errors: dict):
+def _refused(member: Member, errors: dict, adjust_typed: dict | None = None):
     """The member page again with the refusal on its field and what was typed kept (422)."""
-    typed = {"notes": request.form.get("notes", ""), "tags": request.form.get("tags", "")}
+    page = _member_page(member)
+    typed = ({**page["typed"], **adjust_typed} if adjust_typed is not None else
+             {"notes": request.form.get("notes", ""), "tags": request.form.get("tags", "")})
     return render("tenants/members/show.html", "tenants/members/show.html",
-                  **{**_member_page(member), "errors": errors, "typed": typed}), 422
+                  **{**page, "errors": errors, "typed": typed}), 422
+
+
+@bp.post("/members/<int:member_id>/points-adjustments")
+@require("points.adjust")
+def adjust(member_id: int):
+    """A manual points adjustment with a reason: posted at once, or kept for a second person above the
+    tenant's threshold."""
+    member = member_in_scope_or_404(member_id)
+    try:
+        result = request_adjustment(member_id=member.id, delta_raw=request.form.get("delta"),
+                                    reason=request.form.get("reason", ""), actor_id=current_user.id,
+                                    business_at=resolve_business_time(None))
+    except ServiceError as err:
+        db.session.rollback()
+        return _refused(member_in_scope_or_404(member_id), err.fields or {"delta": err.message},
+                        adjust_typed={"delta": request.form.get("delta", "")[:20],
+                                      "reason": request.form.get("reason", "")[:200]})
+    if result["status"] == "pending":
+        flash(_("Above %(n)s points, a second person approves: the adjustment waits in Approvals.",
+                n=f"{approval_threshold():,}"), "info")
+    else:
+        flash(_("%(delta)s points posted.", delta=f"{result['delta']:+,}"), "success")
+    return redirect(url_for("tenant.members.show", member_id=member.id))
+
+
+def _approval_rows():
+    scope = visible_store_ids(current_user)
+    query = (select(PointsAdjustmentRequest, Member).join(Member, Member.id == PointsAdjustmentRequest.member_id)
+             .where(PointsAdjustmentRequest.status == "pending")
+             .order_by(PointsAdjustmentRequest.requested_at, PointsAdjustmentRequest.id))
+    if scope is not None:
+        query = query.where(Member.enrolled_store_id.in_(scope))
+    rows = db.session.execute(query.limit(200)).all()
+    people = {p.id: p.name for p in db.session.scalars(
+        select(StaffUser).where(StaffUser.id.in_({r.requested_by for r, _m in rows} or {0})))}
+    return [{"request": r, "member": m, "requester": people.get(r.requested_by, "—")} for r, m in rows]
+
+
+@bp.get("/approvals")
+@require("points.adjust")
+def approvals():
+    return render("tenants/members/approvals.html", "tenants/members/_approvals.html", rows=_approval_rows(),
+                  errors={})
+
+
+@bp.post("/approvals/<int:request_id>")
+@require("points.adjust")
+def decide_approval(request_id: int):
+    row = db.session.get(PointsAdjustmentRequest, (current_user.tenant_id, request_id))
+    if row is None:
+        abort(404)
+    member_in_scope_or_404(row.member_id)  # another store's request reads as unknown
+    approve = request.form.get("decision") == "approve"
+    try:
+        status = decide(request_id=row.id, approve=approve, actor_id=current_user.id,
+                        business_at=resolve_business_time(None), note=request.form.get("note", ""))
+    except ServiceError as err:
+        db.session.rollback()
+        return render("tenants/members/approvals.html", "tenants/members/_approvals.html", rows=_approval_rows(),
+                      errors={request_id: next(iter(err.fields.values()), err.message)}), 422
+    flash(_("Approved: the points are posted.") if status == "applied" else _("Rejected: nothing was posted."),
+          "success")
+    return redirect(url_for("tenant.members.approvals"))
 
 
 @bp.post("/members/<int:member_id>/id-document")

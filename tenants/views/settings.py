@@ -54,6 +54,8 @@ class SettingsForm(FlaskForm):
                                 render_kw={"inputmode": "numeric", "maxlength": 3})
     phone_region = SelectField(_l("Country or region of phone numbers typed without a code"),
                                validate_choice=False)
+    adjust_approval_points = StringField(_l("Points adjustments above this many points need a second person"),
+                                         render_kw={"inputmode": "numeric", "maxlength": 9})
 
 
 def _offset(zone: str) -> str:

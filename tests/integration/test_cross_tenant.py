@@ -9,8 +9,9 @@ from saas.models import CounterDevice, Invitation, StaffUser
 from saas.staff import invite_staff
 from tenants.counter import register_device
 from tenants.imports_models import MemberImport
-from tenants.models import ApiKey, Card, ProgramVersion, Region, RewardStock, Store
+from tenants.models import ApiKey, Card, PointsAdjustmentRequest, ProgramVersion, Region, RewardStock, Store
 from tenants.scoping import tenant_context
+from tenants.services.adjustments import request_adjustment
 from tenants.services.api_keys import create_api_key
 from tenants.services.imports import create_import
 from tenants.services.members import enroll_member
@@ -49,10 +50,12 @@ def ids_of_tenant_b(tenant_b) -> dict[str, str]:
             {"code": "b-only-gift", "name": {"en": "B's gift"}, "points": 100}]}}
         post_program_version(rules, program.effective_from, "a reward of B")
         receive_reward_stock("b-only-gift", 5)
+        asked = request_adjustment(member_id=member.id, delta_raw="5000", reason="B's request", actor_id=owner.id,
+                                   business_at=now)
         return {"staff_id": str(issued.user.id), "store_id": str(store.id), "token": issued.token,
                 "key_id": str(api_key.id), "member_id": str(member.id), "purchase_id": purchase["id"],
                 "card_id": str(card.id), "device_id": str(device.id), "import_id": str(member_import.id),
-                "item_code": "b-only-gift", "region_id": str(region.id)}
+                "item_code": "b-only-gift", "region_id": str(region.id), "request_id": str(asked["request_id"])}
 
 
 def tenant_rules(app):
@@ -84,6 +87,7 @@ def test_every_tenant_url_with_an_id_answers_404_for_another_tenants_ids(app, cl
         assert db.session.get(CounterDevice, (tenant_b.id, int(b_ids["device_id"]))).revoked_at is None
         assert db.session.get(MemberImport, (tenant_b.id, int(b_ids["import_id"]))).status == "uploaded"
         assert db.session.query(RewardStock).one().stock == 5
+        assert db.session.get(PointsAdjustmentRequest, (tenant_b.id, int(b_ids["request_id"]))).status == "pending"
     assert len(checked) >= len(rules)
 
 
