@@ -30,12 +30,17 @@ from tenants.services.errors import ServiceError
 from tenants.services.programs import dotted, validation_fields
 
 __all__ = [
-    "ApiError", "ApiModel", "ErrorBody", "ErrorDetail", "Id", "Page", "PageQuery", "ProgramRules", "QueryModel",
+    "MAX_FEN", "MAX_POINTS", "ApiError", "ApiModel", "ErrorBody", "ErrorDetail", "Id", "Page",
+    "PageQuery", "ProgramRules", "QueryModel",
     "TransactionBody", "dotted", "field_errors", "int_cursor", "json_body", "parse_body", "parse_query",
     "prefixed_fields",
 ]
 
 MAX_ID = (1 << 63) - 1
+# Amounts a request may carry: ¥1,000,000,000 (more is a typo) and as many points; sums of many lines stay far
+# inside the database's 64-bit integers, so an absurd number is a 422 on its field, never an overflow.
+MAX_FEN = 100_000_000_000
+MAX_POINTS = 1_000_000_000_000
 # A whole program document is a few dozen kB; nothing the API accepts comes near this (413 above it).
 MAX_BODY_BYTES = 1024 * 1024
 
