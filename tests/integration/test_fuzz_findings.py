@@ -62,3 +62,27 @@ def test_a_counter_search_posted_without_its_field_shows_the_empty_search(client
     token = csrf_from(client.get("/t/tenant-a/counter").get_data(as_text=True))
     response = client.post("/t/tenant-a/counter", data={"csrf_token": token})
     assert response.status_code == 200
+
+
+def declared(client, path: str, method: str) -> set[str]:
+    document = client.get("/api/v1/openapi.json").json
+    return set(document["paths"]["/api/v1" + path][method]["responses"])
+
+
+def test_a_body_that_is_not_json_or_too_large_gets_a_status_the_document_declares(pos, client):  # noqa: F811
+    not_json = client.post("/api/v1/members", data="name=x", content_type="text/plain", headers=pos.headers())
+    assert not_json.status_code == 415
+    too_large = client.post("/api/v1/members", data=b'{"name": "' + b"x" * (1024 * 1024) + b'"}',
+                            content_type="application/json", headers=pos.headers())
+    assert too_large.status_code == 413
+    assert {"413", "415"} <= declared(client, "/members", "post")
+
+
+def test_a_card_locked_by_wrong_pins_answers_423_as_the_document_declares(pos, client):  # noqa: F811
+    mid = enrol(pos, pin="2468")["id"]
+    assert pos.post(f"/members/{mid}/top-ups", {"amount_fen": 10000}).status_code == 201
+    statuses = [pos.post(f"/members/{mid}/stored-value/payments", {"amount_fen": 100, "pin": "1111"}).status_code
+                for _ in range(10)]
+    assert 423 in statuses, statuses
+    assert "423" in declared(client, "/members/{member_id}/stored-value/payments", "post")
+    assert "423" in declared(client, "/purchases", "post")
