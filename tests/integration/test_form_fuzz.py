@@ -9,6 +9,7 @@ row-level security). ``FUZZ_FORM_EXAMPLES`` sets the examples per form (CI: a fe
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from html.parser import HTMLParser
@@ -174,3 +175,41 @@ def test_every_form_refuses_nonsense_with_a_message_and_writes_nothing(app, clie
     assert len(tried) >= 25, sorted(tried)
     write_figures("forms", f"HTML forms (Hypothesis): {len(tried)} POST routes, {sum(tried.values())} posts "
                            f"({EXAMPLES} per form, {refused['n']} refused), 5xx 0, refusals that wrote 0")
+
+
+BAD_PHONES = st.one_of(st.sampled_from(["1380013800", "23800138000", "+999999999999999", "phone", "１２３",
+                                        "138-0013-80000", "0", "+86 10 1234 5678"]),
+                       st.text(alphabet="0123456789", min_size=1, max_size=9))
+IMPOSSIBLE_BIRTHDAYS = st.one_of(st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(1899, 12, 31)),
+                                 st.dates(min_value=dt.date.today() + dt.timedelta(days=2)))
+
+
+def test_the_enrolment_form_refuses_bad_phones_and_impossible_birthdays_on_their_fields(client, login_as,
+                                                                                      tenant_a, superuser_engine):
+    """At the counter: a phone that is no mobile, or a birthday in the future or before 1900, is a 422 with
+    the translated message next to its field, and no member, card or account is written."""
+    owner = login_as("owner")
+    open_counter(client, tenant_a, owner)
+    page = client.get("/t/tenant-a/counter/enrol").get_data(as_text=True)
+    token = csrf_from(page)
+    before = fingerprint(superuser_engine)
+
+    @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None,
+              derandomize=not os.environ.get("FUZZ_RANDOM"))
+    @given(phone=st.one_of(st.none(), BAD_PHONES), birthday=st.one_of(st.none(), IMPOSSIBLE_BIRTHDAYS))
+    def enrol(phone, birthday):
+        if phone is None and birthday is None:
+            return
+        data = {"csrf_token": token, "idem": uuid.uuid4().hex, "name": "王芳", "card_type": "regular",
+                "phone": phone if phone is not None else "13800138000",
+                "birthday": birthday.isoformat() if birthday else ""}
+        response = client.post("/t/tenant-a/counter/enrol", data=data, headers={"Accept-Language": "zh-CN"})
+        body = response.get_data(as_text=True)
+        assert response.status_code == 422, (data, response.status_code)
+        if birthday is not None:
+            assert "生日须为过去的日期" in body, data
+        if phone is not None:
+            assert "has-error" in body, data
+
+    enrol()
+    assert fingerprint(superuser_engine) == before

@@ -86,3 +86,22 @@ def test_a_card_locked_by_wrong_pins_answers_423_as_the_document_declares(pos, c
     assert 423 in statuses, statuses
     assert "423" in declared(client, "/members/{member_id}/stored-value/payments", "post")
     assert "423" in declared(client, "/purchases", "post")
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/members?on=1.9923131150258673e-38", None),
+    ("/members", {"name": "王芳", "phone": "13900139000", "birthday": 0}),
+    ("/members", {"name": "王芳", "phone": "13900139000", "business_at": "1700000000"}),
+])
+def test_a_number_where_a_date_belongs_is_refused_not_read_as_seconds_since_1970(pos, path, body):  # noqa: F811
+    member = enrol(pos)
+    if body is None:
+        path = path.replace("/members", f"/members/{member['id']}")
+        refused = pos.get(path)
+        field = "on"
+    else:
+        refused = pos.post(path, body)
+        field = next(k for k in body if k in ("birthday", "business_at"))
+    assert refused.status_code == 422, refused.json
+    assert field in refused.json["error"]["fields"]
+    assert pos.get("/members?phone=13900139000").status_code == 404
