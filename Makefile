@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test install translations messages lint bench clean
+.PHONY: run test install translations messages lint bench fuzz clean
 
 $(STAMP): pyproject.toml
 	@command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
@@ -39,6 +39,17 @@ test: install
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+
+# The fuzzing tests with many more examples than `make test` runs (README, "Fuzzing"); prints the figures.
+FUZZ_EXAMPLES ?= 300
+FUZZ_FORM_EXAMPLES ?= 100
+fuzz: install
+	@bash .ci/system-deps.sh
+	@rm -rf test-output/fuzz
+	@FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_FORM_EXAMPLES=$(FUZZ_FORM_EXAMPLES) FUZZ_RANDOM=1 bash .ci/with-services.sh \
+		$(PY) -m pytest -q tests/integration/test_api_fuzz.py tests/integration/test_form_fuzz.py \
+		tests/integration/test_stored_xss.py tests/e2e/test_stored_xss_flow.py; status=$$?; \
+		cat test-output/fuzz/*.txt 2>/dev/null; exit $$status
 
 # Benchmarks (bench/RESULTS.md): `make bench ARGS="all --size large"`. Without BENCH_DATABASE_URL they run on
 # bench/services.sh's own PostgreSQL and Redis (ports 55462/56409, data kept in /var/tmp/huiyuan-bench).

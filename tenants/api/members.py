@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from saas.extensions import db
 from tenants.api import api_route
-from tenants.api.schemas import ApiModel, Id, Page, PageQuery, QueryModel, TransactionBody, int_cursor
+from tenants.api.schemas import MAX_FEN, ApiModel, Id, Page, PageQuery, QueryModel, TransactionBody, int_cursor
 from tenants.api.transactions import TopUpOut
 from tenants.domain.stored_value import card_fee_waived_by_top_up
 from tenants.models import Card, PointsEntry, StoredValueEntry
@@ -104,7 +104,7 @@ class MemberOut(ApiModel):
 
 class ReceiptIn(ApiModel):
     date: dt.date
-    amount_fen: int = Field(gt=0)
+    amount_fen: int = Field(gt=0, le=MAX_FEN)
 class MemberEnrolledOut(MemberOut):
     card_fee_fen: int = Field(description="The card fee of the sign-up, recorded as card sales (charged with it, "
                                           "or paid as the card-fee condition); 0 when the card has none or the "
@@ -129,9 +129,11 @@ class MemberIn(TransactionBody):
     real_name_verified: bool = False
     id_doc_type: str | None = Field(default=None, max_length=20)
     id_doc_number: str | None = Field(default=None, max_length=40)
-    purchase_fen: int = Field(default=0, ge=0, description="A purchase made with the sign-up (enrolment conditions).")
-    card_fee_paid_fen: int = Field(default=0, ge=0)
-    top_up_fen: int = Field(default=0, ge=0, description="A top-up made with the sign-up (may waive the card fee).")
+    purchase_fen: int = Field(default=0, ge=0, le=MAX_FEN,
+                              description="A purchase made with the sign-up (enrolment conditions).")
+    card_fee_paid_fen: int = Field(default=0, ge=0, le=MAX_FEN)
+    top_up_fen: int = Field(default=0, ge=0, le=MAX_FEN,
+                            description="A top-up made with the sign-up (may waive the card fee).")
     receipts: list[ReceiptIn] = Field(default=[], max_length=50, description=(
         "Earlier purchases that qualify for \"cumulative purchases within N months\" enrolment."))
     gift_card_activated: bool = Field(default=False, description=(
@@ -400,7 +402,7 @@ class TierGrantIn(TransactionBody):
         description="fee: the tier's fee paid now (fee_fen); hq_grant: by head office; campaign_grant: by a "
                     "campaign (the tier lasts the campaign rule's months).")
     reason: str = Field(default="", max_length=200, description="Required for grants: why, or which campaign.")
-    fee_fen: int = Field(default=0, ge=0)
+    fee_fen: int = Field(default=0, ge=0, le=MAX_FEN)
 
 
 class TierGrantOut(ApiModel):

@@ -103,6 +103,11 @@ def _operation(op: Operation, refs: dict, defs: dict) -> dict:
                                      "be stored (NUL)."))
     else:
         responses["400"] = _error(_l("The request holds characters that cannot be stored (NUL)."))
+    if op.body is not None:
+        responses["413"] = _error(_l("The body is larger than 1 MB."))
+        responses["415"] = _error(_l("The body is not sent as JSON (Content-Type: application/json)."))
+        if "pin" in op.body.model_fields:
+            responses["423"] = _error(_l("The card is locked after too many wrong PINs."))
     if op.auth:
         responses["401"] = _error(_l("No valid API key."))
     if "{" in openapi_path(op.rule):

@@ -18,11 +18,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Annotated, Any, Generic, TypeVar
+import re
+from typing import Annotated, Any, Generic, TypeVar, get_args
 
 from flask import request
 from flask_babel import gettext as _
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from saas.security import has_nul
 from tenants.domain.program import Program
@@ -30,12 +41,17 @@ from tenants.services.errors import ServiceError
 from tenants.services.programs import dotted, validation_fields
 
 __all__ = [
-    "ApiError", "ApiModel", "ErrorBody", "ErrorDetail", "Id", "Page", "PageQuery", "ProgramRules", "QueryModel",
+    "MAX_FEN", "MAX_POINTS", "ApiError", "ApiModel", "ErrorBody", "ErrorDetail", "Id", "Page",
+    "PageQuery", "ProgramRules", "QueryModel",
     "TransactionBody", "dotted", "field_errors", "int_cursor", "json_body", "parse_body", "parse_query",
     "prefixed_fields",
 ]
 
 MAX_ID = (1 << 63) - 1
+# Amounts a request may carry: ¥1,000,000,000 (more is a typo) and as many points; sums of many lines stay far
+# inside the database's 64-bit integers, so an absurd number is a 422 on its field, never an overflow.
+MAX_FEN = 100_000_000_000
+MAX_POINTS = 1_000_000_000_000
 # A whole program document is a few dozen kB; nothing the API accepts comes near this (413 above it).
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -57,11 +73,39 @@ class ApiError(Exception):
         return {"error": body}
 
 
-class ApiModel(BaseModel):
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def _date_kind(annotation) -> str | None:
+    """"date" or "datetime" when a field's type holds one (``dt.date | None`` ...), else None."""
+    if annotation is dt.datetime:
+        return "datetime"
+    if annotation is dt.date:
+        return "date"
+    return next((kind for arg in get_args(annotation) if (kind := _date_kind(arg))), None)
+
+
+class IsoDates(BaseModel):
+    """Dates and times are ISO 8601 strings, as the document says: pydantic would otherwise read a number (or a
+    numeric string such as ``?on=1e-38``) as seconds since 1970."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_timestamps(cls, value, info: ValidationInfo):
+        field = cls.model_fields.get(info.field_name or "")
+        if field is None or value is None or isinstance(value, dt.date):
+            return value
+        kind = _date_kind(field.annotation)
+        if kind and (isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value))):
+            raise PydanticCustomError(f"{kind}_type", "an ISO 8601 {kind} is expected", {"kind": kind})
+        return value
+
+
+class ApiModel(IsoDates):
     model_config = ConfigDict(extra="forbid", from_attributes=True)
 
 
-class QueryModel(BaseModel):
+class QueryModel(IsoDates):
     """Query-string parameters: unknown ones are ignored (caches and proxies add their own)."""
 
     model_config = ConfigDict(extra="ignore")

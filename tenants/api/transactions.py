@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from pydantic import Field
 
 from tenants.api import api_route
-from tenants.api.schemas import ApiModel, Id, TransactionBody
+from tenants.api.schemas import MAX_FEN, MAX_POINTS, ApiModel, Id, TransactionBody
 from tenants.services import points as points_service
 from tenants.services import stored_value as sv_service
 from tenants.services.cards import verify_pin
@@ -21,8 +21,8 @@ from tenants.services.purchases import LineIn, TenderIn, get_purchase, record_pu
 
 class LineBody(ApiModel):
     line_id: str = Field(min_length=1, max_length=40, description="Unique within the receipt.")
-    regular_fen: int = Field(ge=0, description="Regular price of the line (price × quantity), in fen.")
-    charged_fen: int | None = Field(default=None, ge=0,
+    regular_fen: int = Field(ge=0, le=MAX_FEN, description="Regular price of the line (price × quantity), in fen.")
+    charged_fen: int | None = Field(default=None, ge=0, le=MAX_FEN,
                                     description="What the POS charged before the member discount; default regular.")
     kind: Literal["goods", "shipping", "card_fee", "top_up", "red_packet", "service"] = "goods"
     category: str = Field(default="", max_length=40)
@@ -34,8 +34,8 @@ class LineBody(ApiModel):
 class TenderBody(ApiModel):
     kind: str = Field(min_length=1, max_length=20,
                       description="cash, bank_card, wechat, alipay, stored_value, voucher, points, gift_card ...")
-    amount_fen: int = Field(default=0, ge=0)
-    points: int = Field(default=0, ge=0)
+    amount_fen: int = Field(default=0, ge=0, le=MAX_FEN)
+    points: int = Field(default=0, ge=0, le=MAX_POINTS)
 
 
 class PurchaseIn(TransactionBody):
@@ -127,7 +127,7 @@ class ReturnOut(ApiModel):
 
 
 class TopUpIn(TransactionBody):
-    amount_fen: int = Field(ge=1)
+    amount_fen: int = Field(ge=1, le=MAX_FEN)
     store_id: Id | None = None
 
 
@@ -151,7 +151,7 @@ class TopUpOut(ApiModel):
 
 
 class PaymentIn(TransactionBody):
-    amount_fen: int = Field(ge=1)
+    amount_fen: int = Field(ge=1, le=MAX_FEN)
     reference: str = Field(default="", max_length=50)
     pin: str | None = Field(default=None, pattern=r"^\d{4,8}$")
     member_confirmed: bool = False
@@ -167,8 +167,8 @@ class RedemptionIn(TransactionBody):
     kind: Literal["catalogue", "threshold", "stepped", "nights"]
     code: str = Field(default="", max_length=40, description="Catalogue item or threshold reward code.")
     quantity: int = Field(default=1, ge=1, le=1000)
-    points: int = Field(default=0, ge=0, description="Stepped rate: the points to use (whole steps).")
-    nights: int = Field(default=0, ge=0)
+    points: int = Field(default=0, ge=0, le=MAX_POINTS, description="Stepped rate: the points to use (whole steps).")
+    nights: int = Field(default=0, ge=0, le=10_000)
     store_id: Id | None = None
 
 
@@ -187,7 +187,8 @@ class RedemptionOut(ApiModel):
 
 
 class AdjustmentIn(TransactionBody):
-    delta: int = Field(description="Points to add (positive) or take (negative); never below zero.")
+    delta: int = Field(ge=-MAX_POINTS, le=MAX_POINTS,
+                       description="Points to add (positive) or take (negative); never below zero.")
     reason: str = Field(min_length=1, max_length=200)
 
 

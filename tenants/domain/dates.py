@@ -76,6 +76,14 @@ def add_working_days(start: date, days: int, holidays: Collection[date] = (),
     return day
 
 
+EARLIEST_BIRTHDAY = date(1900, 1, 1)
+
+
+def is_plausible_birthday(birthday: date, today: date) -> bool:
+    """A person's birthday: not in the future, and not before 1900 (a typo such as 0199 or 2199)."""
+    return EARLIEST_BIRTHDAY <= birthday <= today
+
+
 def birthday_in_year(birthday: date, year: int) -> date:
     """The member's birthday in ``year``; 29 February falls on 28 February in other years (§19.12)."""
     if birthday.month == 2 and birthday.day == 29 and not calendar.isleap(year):

@@ -23,6 +23,7 @@ from tenants.domain.program import (
 from tenants.models import Card, Member
 from tenants.services.errors import ServiceError
 from tenants.services.members import (
+    checked_birthday,
     checked_receipts,
     enrolment_facts,
     normalize_email,
@@ -41,7 +42,7 @@ def enrolment_field_errors(*, on: dt.date, phone: str | None = None, email: str 
                            physical_card_number: str | None = None, card_type: str | None = None,
                            real_name_verified: bool = False, purchase_fen: int = 0, card_fee_paid_fen: int = 0,
                            top_up_fen: int = 0, receipts: list | None = None, gift_card_activated: bool = False,
-                           store_id: int | None = None) -> dict[str, str]:
+                           store_id: int | None = None, birthday: dt.date | None = None) -> dict[str, str]:
     """{field: translated message} for everything `enroll_member` would refuse in these fields; a refusal
     with no field of its own is under "" (the program's conditions when no field meets them)."""
     errors: dict[str, str] = {}
@@ -68,6 +69,10 @@ def enrolment_field_errors(*, on: dt.date, phone: str | None = None, email: str 
     except ServiceError as err:
         errors.update(err.fields)
         receipts = []
+    try:
+        checked_birthday(birthday, on)
+    except ServiceError as err:
+        errors.update(err.fields)
     facts = enrolment_facts(on, phone=phone, email=email, real_name_verified=real_name_verified,
                             purchase_fen=purchase_fen, receipts=receipts, card_type=card_type,
                             card_fee_paid_fen=card_fee_paid_fen, top_up_fen=top_up_fen,

@@ -22,13 +22,14 @@ from saas.settings import phone_region
 from saas.text import clean_name, clean_tags, clean_text
 from tenants.domain import points as dpoints
 from tenants.domain.cards import issue_card
+from tenants.domain.dates import is_plausible_birthday
 from tenants.domain.enrolment import EnrolmentFacts, check_enrolment
 from tenants.domain.errors import DomainError
 from tenants.domain.program import GiftCardEnrolment, Program
 from tenants.domain.stored_value import balance as sv_balance
 from tenants.models import Card, Member, Store, TierAccount
 from tenants.services import ledger
-from tenants.services.business_time import in_tenant_zone
+from tenants.services.business_time import in_tenant_zone, resolve_business_time
 from tenants.services.errors import ServiceError
 from tenants.services.programs_in_force import require_program
 from tenants.services.stores import require_store
@@ -36,6 +37,16 @@ from tenants.services.tiers import new_account, tier_in_force
 
 EDITABLE = ("name", "email", "gender", "birthday", "id_birthday", "id_doc_type", "id_doc_number", "address",
             "profile", "notes", "tags", "marketing_consent", "responsible_staff_id")
+# Fields that hold no null: a null sent for one of them clears it to this.
+CLEARED = {"name": "", "address": "", "notes": "", "tags": [], "profile": {}}
+
+
+def checked_birthday(birthday: dt.date | None, on: dt.date, field: str = "birthday") -> dt.date | None:
+    """The birthday, or ServiceError validation_failed when no person could have it on `on`."""
+    if birthday is not None and not is_plausible_birthday(birthday, on):
+        raise ServiceError("validation_failed",
+                           fields={field: _("A birthday must be a past date, not before 1900.")})
+    return birthday
 
 
 def normalize_phone(raw: str | None) -> str | None:
@@ -136,6 +147,7 @@ def enroll_member(*, business_at: dt.datetime, name: str = "", phone: str | None
     on = business_at.date()
     version, program = require_program(on)
     phone, email = normalize_phone(phone), normalize_email(email)
+    checked_birthday(birthday, on)
     receipts = checked_receipts(receipts or [], on)
     store_opened_on = store_opened_on or store_opening_day(program, store_id)
     facts = enrolment_facts(on, phone=phone, email=email, real_name_verified=real_name_verified,
@@ -273,6 +285,13 @@ def update_member(member: Member, changes: dict, actor_id: int | None = None) ->
     for key in changes:
         if key not in EDITABLE and key != "phone":
             raise ServiceError("validation_failed", fields={key: _("This field cannot be changed here.")})
+    changes = {key: CLEARED[key] if value is None and key in CLEARED else value for key, value in changes.items()}
+    if changes.get("marketing_consent", False) is None:
+        raise ServiceError("validation_failed", fields={"marketing_consent": _("Choose yes or no.")})
+    today = resolve_business_time(None).date()
+    for field in ("birthday", "id_birthday"):
+        if field in changes:
+            checked_birthday(changes[field], today, field)
     if "phone" in changes:
         phone = _kept_or_normalized_phone(member, changes["phone"])
         if phone != member.phone and phone and db.session.scalar(

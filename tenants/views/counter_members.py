@@ -288,7 +288,7 @@ def enrol():
         on=on, phone=fields["phone"], email=fields["email"], physical_card_number=fields["physical_card_number"],
         card_type=card_type, real_name_verified=fields["real_name_verified"], purchase_fen=purchase_fen,
         card_fee_paid_fen=fields["card_fee_paid_fen"], top_up_fen=top_up_fen, receipts=receipts,
-        gift_card_activated=fields["gift_card_activated"], store_id=counter.store.id)
+        gift_card_activated=fields["gift_card_activated"], store_id=counter.store.id, birthday=fields["birthday"])
     for name, message in refusals.items():
         if name in form and form[name].errors:
             continue  # the field already says what is wrong with it
