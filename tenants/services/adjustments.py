@@ -3,7 +3,7 @@
 An adjustment up to the tenant's `adjust_approval_points` (in either direction) is posted at once; above it,
 it waits as a request until a second person with the same permission approves or rejects it. One decision
 per request: its status leaves `pending` by a conditional update, so two people deciding at once cannot
-both post it. Each step is audited; each call commits once.
+both post it. Each step is audited; each operation commits once.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ def parse_delta(raw) -> int:
 
 def request_adjustment(*, member_id: int, delta_raw, reason: str, actor_id: int,
                        business_at: dt.datetime) -> dict:
-    """Post the adjustment, or keep it for approval when it is above the threshold. Commits."""
+    """Post the adjustment, or keep it for approval when it is above the threshold. The caller commits (through
+    `run_idempotent`, so a form sent twice asks once)."""
     delta = parse_delta(delta_raw)
     reason = clean_name(reason)[:200]
     if not reason:
@@ -52,15 +53,13 @@ def request_adjustment(*, member_id: int, delta_raw, reason: str, actor_id: int,
         result = adjust_points(member_id=member_id, delta=delta, reason=reason, business_at=business_at,
                                staff_id=actor_id)
         audit("points.adjusted", f"member:{member_id}", actor_id=actor_id, delta=delta, reason=reason)
-        db.session.commit()
         return {"status": "applied", **result}
     row = PointsAdjustmentRequest(member_id=member_id, delta=delta, reason=reason, requested_by=actor_id)
     db.session.add(row)
     db.session.flush()
     audit("points.adjustment_requested", f"member:{member_id}", actor_id=actor_id, delta=delta, reason=reason,
           request=str(row.id))
-    db.session.commit()
-    return {"status": "pending", "request_id": row.id, "delta": delta}
+    return {"status": "pending", "request_id": str(row.id), "delta": delta}
 
 
 def decide(*, request_id: int, approve: bool, actor_id: int, business_at: dt.datetime, note: str = "") -> str:

@@ -30,12 +30,13 @@ from tenants.services.adjustments import approval_threshold, decide, request_adj
 from tenants.services.business_time import resolve_business_time
 from tenants.services.cards import member_cards
 from tenants.services.errors import ServiceError
+from tenants.services.idempotency import run_idempotent
 from tenants.services.member_list import SORTS, STAGES, MemberFilter, member_query
 from tenants.services.members import member_json, reveal_id_document, update_member
 from tenants.services.purchases import member_purchases
 from tenants.services.tiers import explain_member
 from tenants.views.counter_present import id_document_view, tier_status
-from tenants.views.counter_session import tier_label
+from tenants.views.counter_session import new_key, tier_label
 
 bp = Blueprint("members", __name__)
 
@@ -160,7 +161,7 @@ def _member_page(member: Member, **extra) -> dict:
         people = people.where(StaffUser.store_id.in_(scope))
     return {"member": member, "data": data, "people": list(db.session.scalars(people)), "errors": {},
             "typed": {"notes": member.notes, "tags": "、".join(member.tags or []), "delta": "", "reason": ""},
-            "threshold": approval_threshold(),
+            "threshold": approval_threshold(), "new_key": new_key,
             "pending": list(db.session.scalars(select(PointsAdjustmentRequest).where(
                 PointsAdjustmentRequest.member_id == member.id, PointsAdjustmentRequest.status == "pending"))),
             "tier_name": tier_label(program, data["tier"]["code"]),
@@ -228,15 +229,21 @@ def adjust(member_id: int):
     """A manual points adjustment with a reason: posted at once, or kept for a second person above the
     tenant's threshold."""
     member = member_in_scope_or_404(member_id)
+    typed = {"delta": request.form.get("delta", "")[:20], "reason": request.form.get("reason", "")[:200]}
+    key = request.form.get("idem", "")
+
+    def work() -> dict:
+        return request_adjustment(member_id=member.id, delta_raw=typed["delta"], reason=typed["reason"],
+                                  actor_id=current_user.id, business_at=resolve_business_time(None))
+
     try:
-        result = request_adjustment(member_id=member.id, delta_raw=request.form.get("delta"),
-                                    reason=request.form.get("reason", ""), actor_id=current_user.id,
-                                    business_at=resolve_business_time(None))
+        if not key or len(key) > 60:
+            raise ServiceError("idempotency_key_required")
+        result, _replayed = run_idempotent(f"backoffice:{key}", "points.adjust", {"member": member.id, **typed}, work)
     except ServiceError as err:
         db.session.rollback()
         return _refused(member_in_scope_or_404(member_id), err.fields or {"delta": err.message},
-                        adjust_typed={"delta": request.form.get("delta", "")[:20],
-                                      "reason": request.form.get("reason", "")[:200]})
+                        adjust_typed=typed)
     if result["status"] == "pending":
         flash(_("Above %(n)s points, a second person approves: the adjustment waits in Approvals.",
                 n=f"{approval_threshold():,}"), "info")

@@ -52,6 +52,7 @@ def ids_of_tenant_b(tenant_b) -> dict[str, str]:
         receive_reward_stock("b-only-gift", 5)
         asked = request_adjustment(member_id=member.id, delta_raw="5000", reason="B's request", actor_id=owner.id,
                                    business_at=now)
+        db.session.commit()
         return {"staff_id": str(issued.user.id), "store_id": str(store.id), "token": issued.token,
                 "key_id": str(api_key.id), "member_id": str(member.id), "purchase_id": purchase["id"],
                 "card_id": str(card.id), "device_id": str(device.id), "import_id": str(member_import.id),

@@ -13,6 +13,7 @@ from tenants.services.adjustments import decide, request_adjustment
 from tests.conftest import csrf_from, login
 from tests.factories import PASSWORD, make_staff
 from tests.integration.test_concurrency import race
+from tests.integration.test_counter import form_key
 from tests.integration.test_member_list import add
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -44,11 +45,14 @@ def test_small_adjustments_post_at_once_and_large_ones_wait_for_a_second_person(
         first_id, second_id = first.id, second.id
     page = sign_in(client, tenant_a, first)
     url = f"/t/tenant-a/members/{member}/points-adjustments"
-    assert client.post(url, data={"csrf_token": csrf_from(page), "delta": "500", "reason": "活动补偿"}
-                       ).status_code == 302
+    form = client.get(f"/t/tenant-a/members/{member}").get_data(as_text=True)
+    assert client.post(url, data={"csrf_token": csrf_from(page), "delta": "500", "reason": "活动补偿",
+                                  "idem": form_key(form)}).status_code == 302
     assert balance(tenant_a, member) == (500, 500)
-    assert client.post(url, data={"csrf_token": csrf_from(page), "delta": "5,000", "reason": "系统故障补分"}
-                       ).status_code == 302
+    form = client.get(f"/t/tenant-a/members/{member}").get_data(as_text=True)
+    twice = {"csrf_token": csrf_from(page), "delta": "5,000", "reason": "系统故障补分", "idem": form_key(form)}
+    assert client.post(url, data=twice).status_code == 302
+    assert client.post(url, data=twice).status_code == 302  # sent twice (a double tap): asked once
     assert balance(tenant_a, member) == (500, 500)  # waits
     listed = client.get("/t/tenant-a/approvals").get_data(as_text=True)
     assert "系统故障补分" in listed and "+5,000" in listed
@@ -84,11 +88,13 @@ def test_bad_adjustments_are_refused_on_their_field_and_change_nothing(client, t
     for delta, reason, message in (("abc", "x", "不为零的整数积分"), ("0", "x", "不为零的整数积分"),
                                    ("1e9", "x", "不为零的整数积分"), ("99999999999", "x", "不为零的整数积分"),
                                    ("12.5", "x", "不为零的整数积分"), ("100", "  \u200b ", "需要填写原因")):
-        response = client.post(url, data={"csrf_token": csrf_from(page), "delta": delta, "reason": reason})
+        response = client.post(url, data={"csrf_token": csrf_from(page), "delta": delta, "reason": reason,
+                                          "idem": f"bad-{delta}"})
         body = response.get_data(as_text=True)
         assert response.status_code == 422 and message in body, (delta, reason)
         assert f'value="{delta}"' in body  # the input is kept
-    taken = client.post(url, data={"csrf_token": csrf_from(page), "delta": "-300", "reason": "扣多了"})
+    taken = client.post(url, data={"csrf_token": csrf_from(page), "delta": "-300", "reason": "扣多了", "idem": "k-1"})
+    assert client.post(url, data={"csrf_token": csrf_from(page), "delta": "5", "reason": "无键"}).status_code == 422
     assert taken.status_code == 422 and "adjust-form" in taken.get_data(as_text=True)  # below zero: refused
     assert balance(tenant_a, member) == (0, 0)
     with tenant_context(tenant_a):
@@ -103,7 +109,9 @@ def test_a_rejected_request_posts_nothing_and_a_deduction_too_large_stays_pendin
         big = request_adjustment(member_id=member, delta_raw="2000", reason="录错", actor_id=asker.id, business_at=now)
         minus = request_adjustment(member_id=member, delta_raw="-3000", reason="扣回", actor_id=asker.id,
                                    business_at=now)
-        assert decide(request_id=big["request_id"], approve=False, actor_id=decider.id, business_at=now) == "rejected"
+        db.session.commit()
+        decided = decide(request_id=int(big["request_id"]), approve=False, actor_id=decider.id, business_at=now)
+        assert decided == "rejected"
     assert balance(tenant_a, member) == (0, 0)
     page = sign_in(client, tenant_a, decider)
     refused = client.post(f"/t/tenant-a/approvals/{minus['request_id']}",
@@ -121,7 +129,8 @@ def test_ten_approvers_at_once_post_the_adjustment_once(app, app_ctx, tenant_a):
     with tenant_context(tenant_a):
         asked = request_adjustment(member_id=member, delta_raw="8000", reason="并发", actor_id=asker.id,
                                    business_at=dt.datetime.now(SH))
-    results = race(app, tenant_a, 10, lambda i: decide(request_id=asked["request_id"], approve=True,
+        db.session.commit()
+    results = race(app, tenant_a, 10, lambda i: decide(request_id=int(asked["request_id"]), approve=True,
                                                        actor_id=approvers[i].id, business_at=dt.datetime.now(SH)))
     assert [r for r in results if r == "applied"] == ["applied"]
     assert all(getattr(r, "code", None) == "validation_failed" for r in results if r != "applied")
@@ -136,6 +145,7 @@ def test_a_manager_reaches_only_their_stores_requests_and_a_clerk_none(client, t
     with tenant_context(tenant_a):
         asked = request_adjustment(member_id=other, delta_raw="3000", reason="二店", actor_id=asker.id,
                                    business_at=dt.datetime.now(SH))
+        db.session.commit()
     b_member, _ = add(tenant_b, "乙调整", "13900000025")
     manager = make_staff(tenant_a, "store_manager")  # of the first store
     page = sign_in(client, tenant_a, manager)
