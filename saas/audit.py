@@ -47,6 +47,8 @@ ACTIONS = {
     "tier.unlinked": _l("Member unlinked"),
     "card.reported_lost": _l("Card reported lost"),
     "card.replaced": _l("Card replaced"),
+    "card.exchanged": _l("Card exchanged"),
+    "card.closed": _l("Membership closed"),
     "billing.subscription_changed": _l("Subscription changed"),
 }
 

@@ -7,6 +7,7 @@ import datetime as dt
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from saas.audit import audit
 from saas.extensions import db
 from saas.passwords import hash_password, verify_password
 from tenants.domain import cards as dcards
@@ -141,13 +142,14 @@ def issue_physical_card(member_id: int, number: str, on: dt.date, *, card_type: 
     return card
 
 
-def report_lost(card: Card, at: dt.datetime) -> Card:
-    """挂失: blocked from `at` on (sales timed earlier still pass)."""
+def report_lost(card: Card, at: dt.datetime, staff_id: int | None = None, **details) -> Card:
+    """挂失: blocked from `at` on (sales timed earlier still pass). Audited (`details`: where it was done)."""
     ledger.lock_member(card.member_id)
     try:
         _save(card, dcards.report_lost(_domain_card(card), in_tenant_zone(at)))
     except DomainError as err:
         raise ServiceError.from_domain(err) from err
+    audit("card.reported_lost", f"card:{card.id}", actor_id=staff_id, member_id=str(card.member_id), **details)
     return card
 
 
@@ -166,7 +168,7 @@ def replacement_available_on(card: Card, on: dt.date) -> dt.date | None:
 
 
 def replace_lost_card(card: Card, on: dt.date, new_number: str | None = None, staff_id: int | None = None,
-                      store_id: int | None = None) -> Card:
+                      store_id: int | None = None, **details) -> Card:
     """补卡: after the program's delay, for its fee; tier, points and balance stay with the member.
 
     The fee (the new card's `fee_fen`) is card income of the staff member and the store that replaced it.
@@ -181,11 +183,14 @@ def replace_lost_card(card: Card, on: dt.date, new_number: str | None = None, st
         swap = dcards.replace_card(program, state, new_number or new_card_number(), on, calendar=calendar)
     except DomainError as err:
         raise ServiceError.from_domain(err) from err
-    return _swap(card, swap, staff_id, store_id)
+    new = _swap(card, swap, staff_id, store_id)
+    audit("card.replaced", f"card:{card.id}", actor_id=staff_id, member_id=str(card.member_id), new_card=str(new.id),
+          **details)
+    return new
 
 
 def exchange_card(card: Card, on: dt.date, new_number: str | None = None, staff_id: int | None = None,
-                  store_id: int | None = None) -> Card:
+                  store_id: int | None = None, **details) -> Card:
     """换卡: a damaged card swapped for a new number, for the exchange fee (card income, as a replacement's)."""
     from tenants.services.members import new_card_number
 
@@ -195,7 +200,10 @@ def exchange_card(card: Card, on: dt.date, new_number: str | None = None, staff_
         swap = dcards.exchange_card(program, _domain_card(card), new_number or new_card_number(), on)
     except DomainError as err:
         raise ServiceError.from_domain(err) from err
-    return _swap(card, swap, staff_id, store_id)
+    new = _swap(card, swap, staff_id, store_id)
+    audit("card.exchanged", f"card:{card.id}", actor_id=staff_id, member_id=str(card.member_id),
+          new_card=str(new.id), **details)
+    return new
 
 
 def _swap(card: Card, swap: dcards.CardSwap, staff_id: int | None, store_id: int | None) -> Card:
@@ -236,6 +244,8 @@ def close_card(card: Card, at: dt.datetime, *, pin_verified: bool, identity_veri
         if other.id != card.id and other.status in (dcards.ACTIVE, dcards.LOST):
             _save(other, dcards.close_card(_domain_card(other), at, pin_verified=True, identity_verified=True))
     member.status = "closed"
+    audit("card.closed", f"card:{card.id}", actor_id=staff_id, member_id=str(member.id),
+          refund_fen=refund.refund_fen if refund else 0, identity_verified=identity_verified)
     return {"card": card.number, "status": card.status,
             "refund_fen": refund.refund_fen if refund else 0, "forfeited_fen": refund.forfeited_fen if refund else 0}
 

@@ -38,7 +38,8 @@ DETAIL_LABELS = {
     "from_account": _l("Linked card"), "member_id": _l("Member"), "until": _l("Locked until"),
     "status": _l("Status"), "status_before": _l("Status before"), "plan": _l("Plan"),
     "plan_before": _l("Plan before"), "from_staff": _l("From"), "to_staff": _l("To"),
-    "delta": _l("Points"), "request": _l("Request"),
+    "delta": _l("Points"), "request": _l("Request"), "refund_fen": _l("Refund"),
+    "identity_verified": _l("Identity checked"),
 }
 FIELD_LABELS = {
     "name": _l("Name"), "phone": _l("Mobile number"), "email": _l("E-mail"), "gender": _l("Gender"),
@@ -112,7 +113,7 @@ def describe(entries) -> list[dict]:
             return "、".join(members.get(int(i), str(i)) if str(i).isdigit() else str(i) for i in ids)
         if key in ("from_staff", "to_staff"):
             return staff.get(int(raw), raw) if str(raw).isdigit() else "—"
-        if key == "fee_fen" and isinstance(raw, int):
+        if key in ("fee_fen", "refund_fen") and isinstance(raw, int):
             return format_money(raw)
         if key == "role":
             return ROLE_LABELS.get(raw, raw)

@@ -14,7 +14,6 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select
 
-from saas.audit import audit
 from saas.extensions import db
 from saas.i18n import format_money
 from saas.models import CounterDevice, StaffUser
@@ -549,13 +548,11 @@ def card_lost(member_id: int, card_id: int):
     member = member_or_404(member_id)
     card = _card_of(member, card_id)
     try:
-        report_lost(card, resolve_business_time(None))
+        report_lost(card, resolve_business_time(None), staff_id=g.counter.operator.id, device=str(g.counter.device.id))
     except ServiceError as err:
         db.session.rollback()
         flash(service_message(err), "error")
     else:
-        audit("card.reported_lost", f"card:{card.id}", actor_id=g.counter.operator.id,
-              device=str(g.counter.device.id), member_id=str(member.id))
         db.session.commit()
         flash(_("Card %(number)s is blocked from now on.", number=card.number), "success")
     return go(url_for("tenant.counter.members.show", member_id=member.id))
@@ -576,9 +573,8 @@ def card_replace(member_id: int, card_id: int):
     payload = {"card": card.id, "new_number": new_number, "staff": counter.operator.id}
 
     def work() -> dict:
-        new = replace_lost_card(card, on, new_number, staff_id=counter.operator.id, store_id=counter.store.id)
-        audit("card.replaced", f"card:{card.id}", actor_id=counter.operator.id, device=str(counter.device.id),
-              new_card=str(new.id))
+        new = replace_lost_card(card, on, new_number, staff_id=counter.operator.id, store_id=counter.store.id,
+                                device=str(counter.device.id))
         return {"number": new.number, "fee_fen": new.fee_fen}
 
     try:

@@ -204,3 +204,21 @@ def test_a_physical_card_is_issued_and_members_are_linked_into_a_couple_card(pos
         logged = db.session.scalars(select(AuditEntry).filter_by(action="tier.linked")).all()
         assert sorted((e.target, tuple(e.details["with_members"])) for e in logged) == sorted(
             [(f"member:{first}", (second,)), (f"member:{second}", (first,))])
+
+
+def test_card_loss_exchange_and_closure_through_the_api_are_in_the_audit_log(pos):
+    member = enrol(pos, phone="13900139111", pin="2468")
+    number = member["cards"][0]["number"]
+    exchanged = pos.post(f"/cards/{number}/exchange", {})
+    assert exchanged.status_code in (200, 201), exchanged.json
+    new_number = exchanged.json["number"]
+    closed = pos.post(f"/cards/{new_number}/closure", {"identity_verified": True, "pin": "2468"})
+    assert closed.status_code == 200, closed.json
+    other = enrol(pos, phone="13900139112")
+    assert pos.post(f"/cards/{other['cards'][0]['number']}/loss", {}).status_code == 200
+    with tenant_context(pos.tenant):
+        logged = db.session.scalars(select(AuditEntry).where(AuditEntry.action.like("card.%"))
+                                    .order_by(AuditEntry.at, AuditEntry.id)).all()
+        assert [e.action for e in logged] == ["card.exchanged", "card.closed", "card.reported_lost"]
+        assert [e.details["member_id"] for e in logged] == [member["id"], member["id"], other["id"]]
+        assert all(e.details["api_key"] for e in logged) and logged[1].details["identity_verified"] is True
