@@ -21,6 +21,7 @@ from saas.extensions import db
 from saas.htmx import render
 from saas.models import StaffUser
 from saas.permissions import can
+from saas.text import clean_name
 from tenants.access import visible_store_ids, visible_stores
 from tenants.domain.segments import lifecycle_bars
 from tenants.models import Member, PointsAdjustmentRequest, PointsEntry, Store, StoredValueEntry
@@ -161,7 +162,11 @@ def _member_page(member: Member, **extra) -> dict:
         people = people.where(StaffUser.store_id.in_(scope))
     return {"member": member, "data": data, "people": list(db.session.scalars(people)), "errors": {},
             "typed": {"notes": member.notes, "tags": "、".join(member.tags or []), "delta": "", "reason": ""},
-            "threshold": approval_threshold(), "new_key": new_key,
+            "threshold": approval_threshold(), "new_key": new_key, "genders": GENDERS, "editing": False,
+            "profile_typed": {"name": member.name, "phone": member.phone or "", "email": member.email or "",
+                              "birthday": member.birthday.isoformat() if member.birthday else "",
+                              "gender": member.gender or "", "address": member.address or "",
+                              "marketing_consent": member.marketing_consent},
             "pending": list(db.session.scalars(select(PointsAdjustmentRequest).where(
                 PointsAdjustmentRequest.member_id == member.id, PointsAdjustmentRequest.status == "pending"))),
             "tier_name": tier_label(program, data["tier"]["code"]),
@@ -221,6 +226,48 @@ def _refused(member: Member, errors: dict, adjust_typed: dict | None = None):
              {"notes": request.form.get("notes", ""), "tags": request.form.get("tags", "")})
     return render("tenants/members/show.html", "tenants/members/show.html",
                   **{**page, "errors": errors, "typed": typed}), 422
+
+
+PROFILE_FIELDS = ("name", "phone", "email", "birthday", "gender", "address")
+GENDERS = {"": _l("—"), "female": _l("Female"), "male": _l("Male"), "other": _l("Other")}
+
+
+@bp.post("/members/<int:member_id>/profile")
+@require("members.browse")
+def profile(member_id: int):
+    """The member's profile as the member told it: name, phone, e-mail, birthday, gender, address, consent."""
+    member = member_in_scope_or_404(member_id)
+    if not can(current_user.role, "members.view_full"):
+        abort(403)
+    typed = {key: request.form.get(key, "").strip()[:200] for key in PROFILE_FIELDS}
+    typed["marketing_consent"] = request.form.get("marketing_consent") == "1"
+    errors = {}
+    birthday = None
+    if typed["birthday"]:
+        try:
+            birthday = dt.date.fromisoformat(typed["birthday"][:10])
+        except ValueError:
+            errors["birthday"] = _("Must be a date.")
+    if typed["gender"] not in GENDERS:
+        errors["gender"] = _("Not a valid choice.")
+    if not clean_name(typed["name"]):  # (the API may leave a name empty; this form is for a known person)
+        errors["name"] = _("Enter the member's name.")
+    if not errors:
+        changes = {"name": typed["name"], "phone": typed["phone"] or None, "email": typed["email"] or None,
+                   "birthday": birthday, "gender": typed["gender"] or None, "address": typed["address"],
+                   "marketing_consent": typed["marketing_consent"]}
+        try:
+            update_member(member, changes, actor_id=current_user.id)
+        except ServiceError as err:
+            db.session.rollback()
+            errors = err.fields or {"name": err.message}
+        else:
+            db.session.commit()
+            flash(_("Profile saved."), "success")
+            return redirect(url_for("tenant.members.show", member_id=member.id))
+    page = _member_page(member_in_scope_or_404(member_id))
+    return render("tenants/members/show.html", "tenants/members/show.html",
+                  **{**page, "errors": errors, "profile_typed": typed, "editing": True}), 422
 
 
 @bp.post("/members/<int:member_id>/points-adjustments")

@@ -214,3 +214,34 @@ def test_a_manager_hands_a_member_over_and_keeps_notes_and_tags_audited(client, 
         assert db.session.get(Member, (shop.id, mine)).tags == ["VIP", "老客", "偏好晚间"]  # nothing changed
     page = client.get(f"/t/tenant-a/audit?member={mine}")
     assert page.status_code == 403  # a store manager does not read the audit log
+
+
+def test_a_manager_edits_the_profile_with_the_phone_checked_and_the_change_audited(client, shop):
+    from saas.models import AuditEntry
+
+    mine, _ = add(shop, "改资料", "13800000031")
+    add(shop, "占号的人", "13800000032")
+    manager = make_staff(shop, "store_manager")
+    assert login(client, shop, manager.email, PASSWORD).status_code == 302
+    body = client.get(f"/t/tenant-a/members/{mine}").get_data(as_text=True)
+    token = csrf_from(body)
+    form = {"csrf_token": token, "name": "改好的名字", "phone": "13800000031", "email": "new@example.com",
+            "birthday": "1992-02-29", "gender": "female", "address": "南京路 1 号", "marketing_consent": "1"}
+    for bad, field_message in (({"phone": "13800000032"}, "已有会员使用该手机号码"),
+                               ({"birthday": "2999-01-01"}, "1900"),
+                               ({"birthday": "02/29/1992"}, "必须是日期"), ({"gender": "robot"}, "不是有效的选项"),
+                               ({"name": " \u200b"}, "请输入会员姓名"), ({"phone": "12345"}, "手机")):
+        refused = client.post(f"/t/tenant-a/members/{mine}/profile", data={**form, **bad})
+        text = refused.get_data(as_text=True)
+        assert refused.status_code == 422 and field_message in text, (bad, text[-2000:])
+        assert "new@example.com" in text  # the rest of what was typed is kept
+    with tenant_context(shop):
+        assert db.session.get(Member, (shop.id, mine)).name == "改资料"  # nothing changed
+    assert client.post(f"/t/tenant-a/members/{mine}/profile", data=form).status_code == 302
+    with tenant_context(shop):
+        db.session.expire_all()
+        member = db.session.get(Member, (shop.id, mine))
+        assert (member.name, member.email, member.birthday, member.gender, member.marketing_consent) == (
+            "改好的名字", "new@example.com", dt.date(1992, 2, 29), "female", True)
+        entry = db.session.scalars(select(AuditEntry).filter_by(action="member.updated")).one()
+        assert entry.details["fields"] == ["name", "email", "gender", "birthday", "address", "marketing_consent"]
