@@ -179,7 +179,10 @@ def switch_person(*, device: CounterDevice, store: Store, staff_id: int | None, 
     CounterError: unknown_person, not_allowed, no_pin, pin_locked (with the time), pin_invalid (with
     the attempts left). The lock lasts PIN_LOCK_MINUTES from the failure that set it; audited.
     """
-    user = db.session.get(StaffUser, (device.tenant_id, staff_id)) if staff_id else None
+    # The person's row is locked while their PIN is checked: guesses sent at once are counted one after
+    # another (a plain read-modify-write of pin_failures lost most of them, and the lock never came).
+    user = (db.session.get(StaffUser, (device.tenant_id, staff_id), with_for_update=True, populate_existing=True)
+            if staff_id else None)
     if user is None or not user.active:
         verify_password(None, pin or "")  # same work either way
         raise CounterError("unknown_person")

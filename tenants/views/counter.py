@@ -44,12 +44,12 @@ from tenants.services.errors import ServiceError
 from tenants.services.members import find_by_card, normalize_phone, search_members
 from tenants.views.counter_present import category_label, day, discount_label
 from tenants.views.counter_session import (
-    COOKIE,
     CounterContext,
     counter_required,
     current_device,
     current_operator,
     device_store,
+    device_token,
     end_operator,
     go,
     idle_seconds,
@@ -281,7 +281,7 @@ def my_pin():
 
 
 def _pin_limit_key() -> str:
-    token = request.cookies.get(COOKIE)
+    token = device_token()
     return "counter-pin:" + (token_hash(token) if token else request.remote_addr or "-")
 
 

@@ -63,7 +63,7 @@ def current_device() -> CounterDevice | None:
     if "counter_device" not in g:
         data = session.get(SESSION_KEY)
         staff_id = data.get("staff") if isinstance(data, dict) else None
-        device, g.counter_store, g.counter_person = tablet_for_token(request.cookies.get(COOKIE), staff_id)
+        device, g.counter_store, g.counter_person = tablet_for_token(device_token(), staff_id)
         if device is not None and touch_device(device, utcnow()):
             db.session.commit()
         g.counter_device = device
@@ -77,10 +77,23 @@ def device_store(device: CounterDevice) -> Store:
     return db.session.get(Store, (device.tenant_id, device.store_id))
 
 
+def device_cookie() -> tuple[str, str]:
+    """(name, path) of this tenant's device cookie. Over HTTPS it is `__Host-hy_counter-<tenant id>` on Path=/
+    (the `__Host-` prefix needs Path=/ and no Domain; the tenant in the name keeps one browser a tablet of
+    several tenants); without HTTPS (development) it is `hy_counter` on the tenant's path."""
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        return f"__Host-{COOKIE}-{current_tenant().id}", "/"
+    return COOKIE, f"/t/{current_tenant().slug}/"
+
+
+def device_token() -> str | None:
+    return request.cookies.get(device_cookie()[0])
+
+
 def set_device_cookie(response, token: str):
-    response.set_cookie(COOKIE, token, max_age=COOKIE_DAYS * 86400, httponly=True, samesite="Lax",
-                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
-                        path=f"/t/{current_tenant().slug}/")
+    name, path = device_cookie()
+    response.set_cookie(name, token, max_age=COOKIE_DAYS * 86400, httponly=True, samesite="Lax",
+                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")), path=path)
     return response
 
 
