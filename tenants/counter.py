@@ -28,6 +28,7 @@ from saas.i18n import format_moment
 from saas.models import CounterDevice, StaffUser, utcnow
 from saas.passwords import hash_password, verify_password
 from saas.permissions import SCOPE_ALL, SCOPE_REGION, Role, can
+from saas.text import clean_name
 from tenants.access import visible_store_ids
 from tenants.models import Store
 
@@ -82,7 +83,7 @@ def register_device(*, manager: StaffUser, store_id: int | None, name: str) -> t
     """
     if not can(manager.role, "counter.manage"):
         raise PermissionError("counter.manage")
-    name = (name or "").strip()[:80]
+    name = clean_name(name)[:80]
     if not name:
         raise CounterError("name_required")
     visible = visible_store_ids(manager)
