@@ -56,6 +56,7 @@ from tenants.views.counter_session import (
     new_key,
     program_now,
     render_counter,
+    reopen_members,
     set_device_cookie,
     start_operator,
     tier_label,
@@ -160,6 +161,7 @@ def find():
 def _find():
     q = (request.form.get("q") if request.method == "POST" else request.args.get("q", "")).strip()[:60]
     members, refusal, exact = find_members(q)
+    reopen_members([m.id for m in members[:RESULTS]] + ([exact.id] if exact is not None else []))
     if exact is not None and not getattr(request, "htmx", None):
         return redirect(url_for("tenant.counter.members.show", member_id=exact.id), code=303)
     accounts = {}

@@ -36,6 +36,8 @@ from tenants.services.idempotency import run_idempotent
 COOKIE = "hy_counter"
 COOKIE_DAYS = 400
 SESSION_KEY = "counter"
+CLOSED_KEY = "counter_closed"  # members the previous people at this tablet had open (member_or_404)
+MAX_REMEMBERED = 30
 MAX_YUAN = Decimal("10000000")
 
 
@@ -97,12 +99,31 @@ def set_device_cookie(response, token: str):
     return response
 
 
+def _hand_over() -> None:
+    """The members the leaving person opened may not be reopened from the history by whoever comes next."""
+    data = session.get(SESSION_KEY)
+    opened = data.get("opened", []) if isinstance(data, dict) else []
+    if opened:
+        closed = [m for m in session.get(CLOSED_KEY, []) if m not in opened] + list(opened)
+        session[CLOSED_KEY] = closed[-MAX_REMEMBERED:]
+
+
 def start_operator(device: CounterDevice, user: StaffUser) -> None:
+    _hand_over()
     session[SESSION_KEY] = {"device": device.id, "staff": user.id, "seen": time.time()}
 
 
 def end_operator() -> None:
+    _hand_over()
     session.pop(SESSION_KEY, None)
+
+
+def reopen_members(member_ids) -> None:
+    """Members found again by a search or a scan: the person at the tablet may open them."""
+    closed = session.get(CLOSED_KEY)
+    if closed:
+        wanted = {int(m) for m in member_ids}
+        session[CLOSED_KEY] = [m for m in closed if m not in wanted]
 
 
 def current_operator(device: CounterDevice, store: Store) -> tuple[StaffUser | None, bool]:
@@ -156,9 +177,20 @@ def counter_required(view):
 
 
 def member_or_404(member_id: int) -> Member:
+    """The member of a counter URL. A member the previous person at this tablet had open (before a PIN switch,
+    a lock or the idle timeout) is not shown again from the back button or history: back to the search, where
+    finding them again opens them (a shared tablet shows nobody's data to the next person by itself)."""
     member = db.session.get(Member, (current_tenant().id, member_id))
     if member is None:
         abort(404)
+    if member.id in session.get(CLOSED_KEY, []):
+        flash(_("The counter changed hands: find the member again."), "info")
+        abort(go(url_for("tenant.counter.home")))
+    data = session.get(SESSION_KEY)
+    if isinstance(data, dict):
+        opened = data.get("opened", [])
+        if member.id not in opened:
+            session[SESSION_KEY] = {**data, "opened": [*opened, member.id][-MAX_REMEMBERED:]}
     return member
 
 
