@@ -71,4 +71,15 @@ def test_after_a_pin_switch_no_member_data_of_the_previous_clerk_stays_in_the_br
     page.get_by_role("searchbox", name="Find a member").fill("1234")
     page.locator(".member-row", has_text="Li Na").click()  # found again: clerk 2 may serve her
     expect(page.get_by_role("heading", level=1)).to_have_text("Li Na")
+    member_url = page.url
+    page.get_by_role("button", name="Switch person").click()
+    page.locator(".langswitch button[value='zh_CN']").click()
+    page.get_by_text(setup["clerk_name"], exact=True).click()
+    type_pin(page, PIN)
+    page.locator("#pin-form button[type=submit]").click()
+    expect(page.locator(".counter-bar")).to_contain_text(setup["clerk_name"])
+    page.goto(member_url)  # the history entry of the member, in Chinese now
+    expect(page.locator("body")).to_contain_text("收银台已换人：请重新查找会员。")
+    assert "Li Na" not in page.locator("body").inner_text()
+    shot(page, "back-after-a-switch-zh")
     assert unexpected(errors) == []
