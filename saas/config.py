@@ -28,6 +28,7 @@ def from_env(env: dict[str, str] | None = None) -> dict:
     import_max = int(env.get("IMPORT_MAX_BYTES", str(50 * 1024 * 1024)))
     if production and secret == _DEV_SECRET:
         raise RuntimeError("SECRET_KEY must be set when HUIYUAN_ENV=production")
+    secure_cookies = _bool(env.get("SESSION_COOKIE_SECURE"), production)
     data_keys = [k.strip() for k in env.get("DATA_KEYS", "").split(",") if k.strip()]
     if production and not data_keys:
         raise RuntimeError("DATA_KEYS must be set when HUIYUAN_ENV=production (saas/crypto.py)")
@@ -50,10 +51,19 @@ def from_env(env: dict[str, str] | None = None) -> dict:
         # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed (0 = none:
         # the socket address is the client). Rate limits key on the client address this yields.
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
+        # Cookies: HttpOnly, SameSite=Lax, and over HTTPS only in production. A secure cookie also takes the
+        # `__Host-` prefix (browsers then refuse it unless Secure, Path=/ and without Domain, so a sibling
+        # subdomain cannot plant or overwrite it). The tablet's device cookie follows (counter_session.py).
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),
-        "REMEMBER_COOKIE_SECURE": _bool(env.get("SESSION_COOKIE_SECURE"), production),
+        "SESSION_COOKIE_SECURE": secure_cookies,
+        "SESSION_COOKIE_NAME": "__Host-hy_session" if secure_cookies else "session",
+        "SESSION_COOKIE_PATH": "/",
+        "REMEMBER_COOKIE_SECURE": secure_cookies,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_PATH": "/",
+        "REMEMBER_COOKIE_NAME": "__Host-hy_remember" if secure_cookies else "remember_token",
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_HEADERS": ["X-CSRFToken"],
         "BABEL_DEFAULT_LOCALE": "zh_CN",

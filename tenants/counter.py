@@ -28,6 +28,7 @@ from saas.i18n import format_moment
 from saas.models import CounterDevice, StaffUser, utcnow
 from saas.passwords import hash_password, verify_password
 from saas.permissions import SCOPE_ALL, SCOPE_REGION, Role, can
+from saas.text import clean_name
 from tenants.access import visible_store_ids
 from tenants.models import Store
 
@@ -82,7 +83,7 @@ def register_device(*, manager: StaffUser, store_id: int | None, name: str) -> t
     """
     if not can(manager.role, "counter.manage"):
         raise PermissionError("counter.manage")
-    name = (name or "").strip()[:80]
+    name = clean_name(name)[:80]
     if not name:
         raise CounterError("name_required")
     visible = visible_store_ids(manager)
@@ -179,7 +180,10 @@ def switch_person(*, device: CounterDevice, store: Store, staff_id: int | None, 
     CounterError: unknown_person, not_allowed, no_pin, pin_locked (with the time), pin_invalid (with
     the attempts left). The lock lasts PIN_LOCK_MINUTES from the failure that set it; audited.
     """
-    user = db.session.get(StaffUser, (device.tenant_id, staff_id)) if staff_id else None
+    # The person's row is locked while their PIN is checked: guesses sent at once are counted one after
+    # another (a plain read-modify-write of pin_failures lost most of them, and the lock never came).
+    user = (db.session.get(StaffUser, (device.tenant_id, staff_id), with_for_update=True, populate_existing=True)
+            if staff_id else None)
     if user is None or not user.active:
         verify_password(None, pin or "")  # same work either way
         raise CounterError("unknown_person")

@@ -91,12 +91,13 @@ def verify_pin(member_id: int, pin: str | None) -> bool:
     if not cards:
         return False
     storage, item, key = limiter.limiter, _pin_limit(), _pin_key(member_id)
-    if not storage.test(item, key):
+    # Count the try before checking it (one atomic step in the store): guesses sent at once cannot all pass
+    # a "not locked yet" test before any of them is counted. A right PIN then clears the count.
+    if not storage.hit(item, key):
         raise ServiceError("pin_locked")
     if pin and any(verify_password(c.pin_hash, pin) for c in cards):
         limiter.storage.clear(item.key_for(key))
         return True
-    storage.hit(item, key)
     raise ServiceError("pin_invalid" if storage.test(item, key) else "pin_locked")
 
 

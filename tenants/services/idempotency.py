@@ -3,6 +3,13 @@
 A retry with the same key and the same request replays the stored result; the same key with a
 different request is refused. Two requests with one key at the same instant: the second waits on
 the unique index until the first commits, then replays its result (SPEC §17.9).
+
+The stored result keeps no personal data: a member in it (an object with an "id" and a "phone", as
+`member_json` writes it) is stored without its name, phone, e-mail, birthday and gender, only with a
+reference, and a replay reads those fields from the member row again. The client gets the same answer
+as the first time (unless the member was changed since: then as the member is now; once erased, the
+fields are empty), and an idempotency row never becomes a second copy of a member's phone number that
+outlives an erasure. Keys are dropped after IDEMPOTENCY_KEEP_HOURS (retention.py).
 """
 
 from __future__ import annotations
@@ -29,13 +36,48 @@ def request_fingerprint(operation: str, payload: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+PERSONAL_REF = "__member_personal__"
+
+
+def without_personal_data(value):
+    """`value` (a JSON result) with every member's personal fields replaced by a reference to the member."""
+    from tenants.services.members import PERSONAL_FIELDS
+
+    if isinstance(value, list):
+        return [without_personal_data(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    kept = {k: without_personal_data(v) for k, v in value.items()}
+    if "id" in value and "phone" in value:
+        kept = {k: v for k, v in kept.items() if k not in PERSONAL_FIELDS}
+        kept[PERSONAL_REF] = str(value["id"])
+    return kept
+
+
+def with_personal_data(value):
+    """The stored result as first answered: each referenced member's personal fields read again."""
+    from tenants.models import Member
+    from tenants.services.members import personal_json
+
+    if isinstance(value, list):
+        return [with_personal_data(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {k: with_personal_data(v) for k, v in value.items() if k != PERSONAL_REF}
+    if PERSONAL_REF in value:
+        ref = str(value[PERSONAL_REF])
+        member = db.session.get(Member, (current_tenant_id(), int(ref))) if ref.isdigit() else None
+        out.update(personal_json(member))
+    return out
+
+
 def _replay(key: str, fingerprint: str) -> dict:
     row = db.session.execute(select(IdempotencyKey).where(IdempotencyKey.key == key)).scalar_one_or_none()
     if row is None or row.response is None:
         raise ServiceError("idempotency_in_progress")
     if row.request_hash != fingerprint:
         raise ServiceError("idempotency_key_reused")
-    return row.response
+    return with_personal_data(row.response)
 
 
 def run_idempotent(key: str | None, operation: str, payload: dict, work: Callable[[], dict]) -> tuple[dict, bool]:
@@ -53,7 +95,8 @@ def run_idempotent(key: str | None, operation: str, payload: dict, work: Callabl
         return _replay(key, fingerprint), True
     try:
         result = work()
-        db.session.execute(update(IdempotencyKey).where(IdempotencyKey.id == row_id).values(response=result))
+        db.session.execute(update(IdempotencyKey).where(IdempotencyKey.id == row_id)
+                           .values(response=without_personal_data(result)))
         db.session.commit()
     except BaseException:
         db.session.rollback()

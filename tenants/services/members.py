@@ -354,6 +354,22 @@ def _kept_or_normalized_phone(member: Member, raw) -> str | None:
         return member.phone
 
 
+PERSONAL_FIELDS = ("name", "phone", "email", "birthday", "gender")
+
+
+def personal_json(member: Member | None) -> dict:
+    """The member's personal fields as `member_json` shows them (all None for a member no longer there)."""
+    if member is None:
+        return dict.fromkeys(PERSONAL_FIELDS)
+    return {
+        "name": member.name,
+        "phone": member.phone,
+        "email": member.email,
+        "birthday": member.birthday.isoformat() if member.birthday else None,
+        "gender": member.gender,
+    }
+
+
 def member_json(member: Member, as_of: dt.date, soon_days: int = 30) -> dict:
     """The member as the API and the counter show it: identity, tier, balances (as of a date)."""
     account = db.session.get(TierAccount, (member.tenant_id, member.tier_account_id))
@@ -363,11 +379,7 @@ def member_json(member: Member, as_of: dt.date, soon_days: int = 30) -> dict:
     cards = db.session.scalars(select(Card).where(Card.member_id == member.id).order_by(Card.issued_on, Card.id))
     return {
         "id": str(member.id),
-        "name": member.name,
-        "phone": member.phone,
-        "email": member.email,
-        "birthday": member.birthday.isoformat() if member.birthday else None,
-        "gender": member.gender,
+        **personal_json(member),
         "status": member.status,
         "joined_on": member.joined_on.isoformat(),
         "marketing_consent": member.marketing_consent,

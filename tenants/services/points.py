@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from saas.extensions import db
+from saas.text import clean_name
 from tenants.domain import points as dpoints
 from tenants.domain import redemption as dred
 from tenants.domain.dates import birthday_in_year
@@ -92,7 +93,7 @@ def redeem(*, member_id: int, kind: str, business_at: dt.datetime, code: str = "
 def adjust_points(*, member_id: int, delta: int, reason: str, business_at: dt.datetime,
                   staff_id: int | None = None, approved_by: int | None = None) -> dict:
     """A manual adjustment with a reason (and approver). Never below zero; never counts for tiers."""
-    reason = (reason or "").strip()
+    reason = clean_name(reason)
     if not reason:
         raise ServiceError("validation_failed", fields={"reason": _("A reason is required.")})
     if delta == 0:

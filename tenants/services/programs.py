@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from saas.audit import audit
 from saas.extensions import db
 from saas.models import Tenant
+from saas.text import clean_name
 from tenants.domain.program import Program, ProgramRuleError
 from tenants.models import ProgramVersion
 from tenants.programs import forget_versions_in_force, program_in_force
@@ -60,10 +61,13 @@ def post_program_version(rules: dict, effective_from: dt.date, note: str = "", c
 
     Refused (ServiceError, nothing written): ``invalid_program`` with ``fields`` {dotted location in the
     rules: message}; ``validation_failed`` when ``effective_from`` is before the latest version's, or the
-    note is longer than 200 characters. The rules are stored as posted. Audited; commits once, unless
+    note is longer than 200 characters. The rules are stored as posted, except that every text shown to
+    people (tier, reward and perk names, gifts: each {zh_CN, en}) and the note are cleaned like member names
+    (`saas.text.clean_name`: no control or bidi-override characters). Audited; commits once, unless
     ``commit=False`` (inside ``run_idempotent``, which commits the version with the stored response).
     """
-    note = (note or "").strip()
+    note = clean_name(note)
+    rules = clean_shown_texts(rules)
     if len(note) > NOTE_MAX_LENGTH:
         raise ServiceError("validation_failed", fields={
             "note": _("At most %(max)d characters.", max=NOTE_MAX_LENGTH)})
@@ -91,6 +95,20 @@ def post_program_version(rules: dict, effective_from: dt.date, note: str = "", c
     if commit:
         db.session.commit()
     return row
+
+
+LANGUAGES = frozenset({"zh_CN", "en"})
+
+
+def clean_shown_texts(value):
+    """`value` (program rules as JSON) with the strings of every localized text ({zh_CN, en}) cleaned."""
+    if isinstance(value, list):
+        return [clean_shown_texts(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if value and set(value) <= LANGUAGES and all(isinstance(v, str) for v in value.values()):
+        return {k: clean_name(v) for k, v in value.items()}
+    return {k: clean_shown_texts(v) for k, v in value.items()}
 
 
 # --- pydantic errors as {dotted.path: message} in the reader's language -----------------------------

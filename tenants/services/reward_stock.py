@@ -23,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from saas.audit import audit
 from saas.extensions import db
 from saas.ids import new_id
+from saas.text import clean_name
 from tenants.domain.program import CatalogueItem
 from tenants.models import RewardStock, RewardStockMovement
 from tenants.pagination import Page, paginate
@@ -108,7 +109,7 @@ def _whole(value, field: str, low: int, high: int) -> int:
 
 
 def _text(value: str | None, field: str, required: bool) -> str:
-    text = (value or "").strip()
+    text = clean_name(value)
     if required and not text:
         raise ServiceError("validation_failed", fields={field: _("A reason is required.")})
     if len(text) > NOTE_MAX_LENGTH:

@@ -11,6 +11,7 @@ from saas.audit import audit
 from saas.extensions import db
 from saas.i18n import format_money
 from saas.ids import new_id
+from saas.text import clean_name
 from tenants.domain.errors import DomainError
 from tenants.domain.program import CampaignGrantReach, FeeReach, HqGrantReach
 from tenants.domain.tiers import CAMPAIGN_GRANT, FEE, HQ_GRANT, TierActivity
@@ -32,7 +33,7 @@ def grant_tier(*, member_id: int, tier_code: str, kind: str, business_at: dt.dat
     if kind not in WAYS:
         raise ServiceError("validation_failed", fields={"kind": _("Must be one of: %(expected)s.",
                                                                   expected=", ".join(WAYS))})
-    reason = (reason or "").strip()
+    reason = clean_name(reason)
     business_at = in_tenant_zone(business_at)
     on = business_at.date()
     member = ledger.lock_member(member_id)

@@ -146,9 +146,21 @@ def evaluate_member(member: Member, as_of: dt.date) -> dict:
     return bring_up_to_date(member, as_of).changes
 
 
+def lock_account(member: Member) -> TierAccount:
+    """The member's tier account, locked for this transaction; the member must be locked first.
+
+    Linked members share one account: two partners' purchases at once each hold their own member lock,
+    so without this lock both would evaluate the same account from the same state and both record its
+    upgrade (or one would write back a state that misses the other's). Always member first, then
+    account: link and unlink lock the members (by id) before their accounts, so no cycle can form."""
+    return db.session.get(TierAccount, (member.tenant_id, member.tier_account_id), with_for_update=True,
+                          populate_existing=True)
+
+
 def bring_up_to_date(member: Member, as_of: dt.date) -> UpToDate:
-    """`evaluate_member`, keeping the member's tier account and points lots for the operation that follows."""
-    account = db.session.get(TierAccount, (member.tenant_id, member.tier_account_id))
+    """`evaluate_member`, keeping the member's tier account and points lots for the operation that follows.
+    The member must be locked (`ledger.lock_member`); the account is locked here (`lock_account`)."""
+    account = lock_account(member)
     version, program = require_program(as_of)  # once for the tier and the ledgers (one read per call)
     changes = _evaluate_account(account, as_of, member.id, None, version, program)
     # One read for both steps: the lots that still hold points (expiry) and the lots still pending
@@ -254,7 +266,7 @@ def link_members(member_ids: list[int], kind: str, as_of: dt.date, actor_id: int
                            fields={"kind": _("The program does not offer linked cards of this kind.")})
     if len(members) > program.linked_cards.max_members:
         raise ServiceError("validation_failed", fields={"member_ids": _("Too many members for one linked card.")})
-    accounts = [db.session.get(TierAccount, (m.tenant_id, m.tier_account_id)) for m in members]
+    accounts = [lock_account(m) for m in members]
     if any(a.kind != "single" for a in accounts):
         raise ServiceError("validation_failed", fields={"member_ids": _("A member is already linked.")})
     best = max(accounts, key=lambda a: program.tier_index(a.tier_code))
@@ -272,7 +284,8 @@ def link_members(member_ids: list[int], kind: str, as_of: dt.date, actor_id: int
 
 def unlink_member(member: Member, as_of: dt.date, actor_id: int | None = None) -> TierAccount:
     """Take a member out of a linked account onto a single account at the base tier."""
-    account = db.session.get(TierAccount, (member.tenant_id, member.tier_account_id))
+    member = ledger.lock_member(member.id)  # as every change of the member's account: member, then account
+    account = lock_account(member)
     if account.kind == "single":
         raise ServiceError("validation_failed", fields={"member_id": _("This member is not linked.")})
     version, program = require_program(as_of)

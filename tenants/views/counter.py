@@ -44,18 +44,19 @@ from tenants.services.errors import ServiceError
 from tenants.services.members import find_by_card, normalize_phone, search_members
 from tenants.views.counter_present import category_label, day, discount_label
 from tenants.views.counter_session import (
-    COOKIE,
     CounterContext,
     counter_required,
     current_device,
     current_operator,
     device_store,
+    device_token,
     end_operator,
     go,
     idle_seconds,
     new_key,
     program_now,
     render_counter,
+    reopen_members,
     set_device_cookie,
     start_operator,
     tier_label,
@@ -160,6 +161,7 @@ def find():
 def _find():
     q = (request.form.get("q", "") if request.method == "POST" else request.args.get("q", "")).strip()[:60]
     members, refusal, exact = find_members(q)
+    reopen_members([m.id for m in members[:RESULTS]] + ([exact.id] if exact is not None else []))
     if exact is not None and not getattr(request, "htmx", None):
         return redirect(url_for("tenant.counter.members.show", member_id=exact.id), code=303)
     accounts = {}
@@ -281,7 +283,7 @@ def my_pin():
 
 
 def _pin_limit_key() -> str:
-    token = request.cookies.get(COOKIE)
+    token = device_token()
     return "counter-pin:" + (token_hash(token) if token else request.remote_addr or "-")
 
 

@@ -36,6 +36,8 @@ from tenants.services.idempotency import run_idempotent
 COOKIE = "hy_counter"
 COOKIE_DAYS = 400
 SESSION_KEY = "counter"
+CLOSED_KEY = "counter_closed"  # members the previous people at this tablet had open (member_or_404)
+MAX_REMEMBERED = 30
 MAX_YUAN = Decimal("10000000")
 
 
@@ -63,7 +65,7 @@ def current_device() -> CounterDevice | None:
     if "counter_device" not in g:
         data = session.get(SESSION_KEY)
         staff_id = data.get("staff") if isinstance(data, dict) else None
-        device, g.counter_store, g.counter_person = tablet_for_token(request.cookies.get(COOKIE), staff_id)
+        device, g.counter_store, g.counter_person = tablet_for_token(device_token(), staff_id)
         if device is not None and touch_device(device, utcnow()):
             db.session.commit()
         g.counter_device = device
@@ -77,19 +79,51 @@ def device_store(device: CounterDevice) -> Store:
     return db.session.get(Store, (device.tenant_id, device.store_id))
 
 
+def device_cookie() -> tuple[str, str]:
+    """(name, path) of this tenant's device cookie. Over HTTPS it is `__Host-hy_counter-<tenant id>` on Path=/
+    (the `__Host-` prefix needs Path=/ and no Domain; the tenant in the name keeps one browser a tablet of
+    several tenants); without HTTPS (development) it is `hy_counter` on the tenant's path."""
+    if current_app.config.get("SESSION_COOKIE_SECURE"):
+        return f"__Host-{COOKIE}-{current_tenant().id}", "/"
+    return COOKIE, f"/t/{current_tenant().slug}/"
+
+
+def device_token() -> str | None:
+    return request.cookies.get(device_cookie()[0])
+
+
 def set_device_cookie(response, token: str):
-    response.set_cookie(COOKIE, token, max_age=COOKIE_DAYS * 86400, httponly=True, samesite="Lax",
-                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
-                        path=f"/t/{current_tenant().slug}/")
+    name, path = device_cookie()
+    response.set_cookie(name, token, max_age=COOKIE_DAYS * 86400, httponly=True, samesite="Lax",
+                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")), path=path)
     return response
 
 
+def _hand_over() -> None:
+    """The members the leaving person opened may not be reopened from the history by whoever comes next."""
+    data = session.get(SESSION_KEY)
+    opened = data.get("opened", []) if isinstance(data, dict) else []
+    if opened:
+        closed = [m for m in session.get(CLOSED_KEY, []) if m not in opened] + list(opened)
+        session[CLOSED_KEY] = closed[-MAX_REMEMBERED:]
+
+
 def start_operator(device: CounterDevice, user: StaffUser) -> None:
+    _hand_over()
     session[SESSION_KEY] = {"device": device.id, "staff": user.id, "seen": time.time()}
 
 
 def end_operator() -> None:
+    _hand_over()
     session.pop(SESSION_KEY, None)
+
+
+def reopen_members(member_ids) -> None:
+    """Members found again by a search or a scan: the person at the tablet may open them."""
+    closed = session.get(CLOSED_KEY)
+    if closed:
+        wanted = {int(m) for m in member_ids}
+        session[CLOSED_KEY] = [m for m in closed if m not in wanted]
 
 
 def current_operator(device: CounterDevice, store: Store) -> tuple[StaffUser | None, bool]:
@@ -143,9 +177,20 @@ def counter_required(view):
 
 
 def member_or_404(member_id: int) -> Member:
+    """The member of a counter URL. A member the previous person at this tablet had open (before a PIN switch,
+    a lock or the idle timeout) is not shown again from the back button or history: back to the search, where
+    finding them again opens them (a shared tablet shows nobody's data to the next person by itself)."""
     member = db.session.get(Member, (current_tenant().id, member_id))
     if member is None:
         abort(404)
+    if member.id in session.get(CLOSED_KEY, []):
+        flash(_("The counter changed hands: find the member again."), "info")
+        abort(go(url_for("tenant.counter.home")))
+    data = session.get(SESSION_KEY)
+    if isinstance(data, dict):
+        opened = data.get("opened", [])
+        if member.id not in opened:
+            session[SESSION_KEY] = {**data, "opened": [*opened, member.id][-MAX_REMEMBERED:]}
     return member
 
 
