@@ -43,6 +43,7 @@ PGBIN = Path(sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int
     if Path("/usr/lib/postgresql").exists() else None
 REQUEST_TIMEOUT = 30  # seconds; no answer takes this long unless the app hangs (counted as `hung`)
 HUNG_AFTER = 15
+SLOW_AFTER = 5
 
 
 def free_port() -> int:
@@ -314,6 +315,7 @@ class Tally:
     statuses: Counter = field(default_factory=Counter)
     no_answer: int = 0
     hung: int = 0
+    slow: list[str] = field(default_factory=list)  # requests that took over SLOW_AFTER seconds: what and when
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -341,21 +343,26 @@ class Client:
                 status, raw, replies = response.status, response.read(), dict(response.headers)
         except urllib.error.HTTPError as err:
             status, raw, replies = err.code, err.read(), dict(err.headers)
-        except (OSError, http_client_errors()):
+        except (OSError, http_client_errors()) as err:
+            self._timed(started, method, path, err.__class__.__name__)
             with self.tally.lock:
                 self.tally.no_answer += 1
-                if time.monotonic() - started > HUNG_AFTER:
-                    self.tally.hung += 1
             return None, {}, {}
+        self._timed(started, method, path, status)
         with self.tally.lock:
             self.tally.statuses[status] += 1
-            if time.monotonic() - started > HUNG_AFTER:
-                self.tally.hung += 1
         try:
             doc = json.loads(raw or b"{}")
         except ValueError:
             doc = {"raw": raw[:200].decode(errors="replace")}
         return status, doc, replies
+
+    def _timed(self, started: float, method: str, path: str, outcome) -> None:
+        took = time.monotonic() - started
+        if took > SLOW_AFTER:
+            with self.tally.lock:
+                self.tally.hung += took > HUNG_AFTER
+                self.tally.slow.append(f"{time.strftime('%H:%M:%S')} {method} {path} → {outcome} in {took:.1f} s")
 
     def send(self, sent: Sent) -> Sent:
         status, doc, replies = self.call("POST", sent.path, sent.body, sent.key)

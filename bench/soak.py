@@ -113,7 +113,8 @@ def run(minutes: float, seed: int = 7, log=print) -> dict:
             except Exception as err:  # noqa: BLE001 - a fault that could not be made is reported, not fatal
                 log(f"soak: fault {fault} failed: {err}")
                 faults[f"{fault}_failed"] += 1
-            log(f"soak: {sum(faults.values())} faults, {len(tally.sent)} operations so far")
+            log(f"soak: {time.strftime('%H:%M:%S')} {fault}: {sum(faults.values())} faults, {len(tally.sent)} "
+                f"operations so far")
         stop.set()
         for thread in threads:
             thread.join(timeout=120)
@@ -134,6 +135,7 @@ def run(minutes: float, seed: int = 7, log=print) -> dict:
             "5xx": sum(n for s, n in during_load.items() if s >= 500 and s != 503) + summary["retry_errors"],
             "partial": summary["partial"], "retry_errors": summary["retry_errors"],
             "unavailable_503": during_load.get(503, 0), "no_answer": tally.no_answer, "hung": tally.hung,
+            "slow": tally.slow[:20],
             "refused_4xx": sum(n for s, n in during_load.items() if 400 <= s < 500),
             "import_errors": import_errors[:5], "examples": summary["examples"],
         }
