@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test install translations messages lint bench fuzz clean
+.PHONY: run test install translations messages lint bench fuzz soak clean
 
 $(STAMP): pyproject.toml
 	@command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
@@ -56,6 +56,11 @@ fuzz: install
 bench: install
 	@if [ -n "$$BENCH_DATABASE_URL" ]; then $(PY) -m bench $(or $(ARGS),all --size small); \
 	else bash bench/services.sh run $(PY) -m bench $(or $(ARGS),all --size small); fi
+
+# Mixed load with faults (kill -9 of gunicorn workers and master, the RQ worker; PostgreSQL immediate restarts) for
+# SOAK_MINUTES (default 5) on its own PostgreSQL and Redis; prints lost, duplicates, drift, 5xx (all 0) or exits 1.
+soak: install
+	@$(PY) -m bench.soak
 
 clean:
 	rm -rf $(VENV) instance test-output

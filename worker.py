@@ -8,7 +8,7 @@ import sys
 from rq import Worker
 
 from saas import create_app
-from saas.jobs import QUEUES, get_queue, redis_connection
+from saas.jobs import QUEUES, WORKER_MAINTENANCE_SECONDS, get_queue, redis_connection
 
 app = create_app()
 
@@ -18,5 +18,6 @@ if __name__ == "__main__":
     names = sys.argv[1:] or list(QUEUES)
     with app.app_context():
         app.extensions["huiyuan_jobs"]["worker"] = True
-        worker = Worker([get_queue(n) for n in names], connection=redis_connection())
+        worker = Worker([get_queue(n) for n in names], connection=redis_connection(),
+                        maintenance_interval=WORKER_MAINTENANCE_SECONDS)
         worker.work(with_scheduler=True)

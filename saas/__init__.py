@@ -39,6 +39,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     from saas import extensions as ext
 
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # A database that does not answer (restarting, unreachable) fails a connection attempt after a few
+        # seconds, answered 503 (saas/security.py), instead of holding the request until gunicorn kills it.
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options["connect_args"] = {"connect_timeout": 5, **options.get("connect_args", {})}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         config_module.INSTANCE.mkdir(parents=True, exist_ok=True)
     ext.db.init_app(app)

@@ -14,6 +14,10 @@ from redis import Redis
 from rq import Queue, get_current_job
 
 QUEUES = ("messages", "reports", "billing", "default")
+# How often a worker runs RQ's maintenance: among others it finds the jobs of workers that died (their
+# heartbeat expired, about 90 s after) and delivers them again when they have retries left. RQ's default is
+# ten minutes; a member import killed with its worker should go on sooner.
+WORKER_MAINTENANCE_SECONDS = 60
 log = logging.getLogger(__name__)
 
 

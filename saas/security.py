@@ -47,7 +47,34 @@ ERROR_TITLES = {
     414: lambda: _("The address is too long."),
     429: lambda: _("Too many attempts. Please wait a moment and try again."),
     500: lambda: _("Something went wrong on our side. Nothing was changed; please try again."),
+    503: lambda: _("The service is briefly unavailable. Please try again in a moment; a retry of the same "
+                   "request is never recorded twice."),
 }
+
+# Seconds a client is asked to wait before retrying while the database is unreachable (Retry-After).
+RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable(err: BaseException) -> bool:
+    """Whether an error means the database could not be reached or dropped the connection (restarting,
+    failing over, out of connections, or a transaction it aborted to be retried): the request is answered
+    503 with Retry-After, not 500. pool_pre_ping and the pool's invalidation reconnect on the next request."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(err, PoolTimeout | OperationalError | InterfaceError):
+        return True
+    return isinstance(err, DBAPIError) and err.connection_invalidated
+
+
+def rollback_quietly() -> None:
+    """Roll the request's session back; on a dead connection that may fail too, which changes nothing."""
+    from saas.extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is gone; the pool discards it
+        log.warning("rollback after a database error failed", exc_info=True)
 
 
 def _wants_json() -> bool:
@@ -128,8 +155,13 @@ def init_app(app) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(err):
+        if database_unavailable(err):
+            log.warning("database unavailable on %s %s: %s", request.method, request.path, err.__class__.__name__)
+            rollback_quietly()
+            response, status = error_response(503, code="service_unavailable")
+            response = app.make_response((response, status))
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
         log.exception("unhandled error on %s %s", request.method, request.path)
-        from saas.extensions import db
-
-        db.session.rollback()
+        rollback_quietly()
         return error_response(500)

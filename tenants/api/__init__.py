@@ -10,7 +10,8 @@ code, a message in the language of ``Accept-Language`` (zh_CN by default, en), `
 not_found ...); pydantic ``ValidationError`` → 422 ``validation_failed``; bad JSON → 400 ``malformed_json``;
 not JSON → 415 ``unsupported_media_type``; over 1 MB → 413 ``payload_too_large``; unknown URL → 404
 ``not_found`` (the same body for another tenant's id as for a missing one); wrong method → 405
-``method_not_allowed``; anything unexpected → 500 ``internal_error``, logged, never a trace.
+``method_not_allowed``; the database unreachable → 503 ``service_unavailable`` with ``Retry-After`` (retry with
+the same ``Idempotency-Key``); anything unexpected → 500 ``internal_error``, logged, never a trace.
 
 Adding an endpoint
 ------------------
@@ -261,10 +262,13 @@ def _http_error(err: HTTPException):
 
 @bp.errorhandler(Exception)
 def _unexpected(err: Exception):
-    log.exception("unhandled API error on %s %s", request.method, request.path)
-    db.session.rollback()
-    from saas.security import ERROR_TITLES
+    from saas.security import ERROR_TITLES, RETRY_AFTER_SECONDS, database_unavailable, rollback_quietly
 
+    rollback_quietly()
+    if database_unavailable(err):
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, err.__class__.__name__)
+        return error_json(503, "service_unavailable", ERROR_TITLES[503](), {"Retry-After": str(RETRY_AFTER_SECONDS)})
+    log.exception("unhandled API error on %s %s", request.method, request.path)
     return error_json(500, "internal_error", ERROR_TITLES[500]())
 
 

@@ -33,6 +33,7 @@ from itertools import islice
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from rq import Retry
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -103,6 +104,10 @@ log = logging.getLogger(__name__)
 CHECK_BATCH = 2000
 COMMIT_BATCH = 1000
 PREVIEW_ROWS = 5
+# RQ delivers again a job whose worker died (after its heartbeat expires, at the worker's next maintenance, see
+# worker.py) or that failed outside its own handling (the database gone while it recorded a failure). Both jobs
+# are safe to run again: a dry run starts over, a commit goes on after its last committed batch.
+JOB_RETRY = (3, [10, 60, 300])
 CHECK_TIMEOUT = 2 * 3600  # seconds: RQ's default of 3 minutes would kill a large file
 COMMIT_TIMEOUT = 8 * 3600
 STALE_AFTER = dt.timedelta(minutes=10)  # a running job that has not moved for this long may be started again
@@ -317,7 +322,8 @@ def start_check(imp: MemberImport, columns: list[str | None], store_id: int | No
     imp.status = CHECKING
     _reset_check(imp)
     db.session.commit()
-    enqueue("default", check_member_import, current_tenant_id(), imp.id, job_timeout=CHECK_TIMEOUT)
+    enqueue("default", check_member_import, current_tenant_id(), imp.id, job_timeout=CHECK_TIMEOUT,
+            retry=Retry(max=JOB_RETRY[0], interval=JOB_RETRY[1]))
 
 
 def start_commit(imp: MemberImport, actor_id: int | None) -> None:
@@ -336,7 +342,8 @@ def start_commit(imp: MemberImport, actor_id: int | None) -> None:
     audit("members.import", target=f"member_import:{imp.id}", actor_id=actor_id, filename=imp.filename,
           rows=imp.total_rows, valid_rows=imp.valid_rows, resumed=resumed)
     db.session.commit()
-    enqueue("default", commit_member_import, current_tenant_id(), imp.id, job_timeout=COMMIT_TIMEOUT)
+    enqueue("default", commit_member_import, current_tenant_id(), imp.id, job_timeout=COMMIT_TIMEOUT,
+            retry=Retry(max=JOB_RETRY[0], interval=JOB_RETRY[1]))
 
 
 # --- reading rows ---------------------------------------------------------------------------------
