@@ -8,6 +8,8 @@
 * Request lines up to 8190 bytes (gunicorn's maximum; its default 4094) reach the app, which refuses a URL
   longer than ``saas.security.MAX_URL_LENGTH`` itself with a translated 414 (JSON under /api/). Longer lines
   still get gunicorn's own bare 414.
+* No control socket: gunicorn 27 opens one at a fixed path in the home directory, shared by every gunicorn
+  of the machine (two servers, or a restarted master, would clash); nothing here uses it.
 """
 
 import gunicorn.http.wsgi
@@ -17,3 +19,4 @@ gunicorn.http.wsgi.SERVER = SERVER_NAME
 gunicorn.http.wsgi.SERVER_SOFTWARE = SERVER_NAME
 
 limit_request_line = 8190
+control_socket_disable = True
