@@ -158,7 +158,7 @@ def find():
 
 @counter_required
 def _find():
-    q = (request.form.get("q") if request.method == "POST" else request.args.get("q", "")).strip()[:60]
+    q = (request.form if request.method == "POST" else request.args).get("q", "").strip()[:60]
     members, refusal, exact = find_members(q)
     if exact is not None and not getattr(request, "htmx", None):
         return redirect(url_for("tenant.counter.members.show", member_id=exact.id), code=303)
