@@ -357,7 +357,8 @@ def run_matrix(app, world: World, fingerprint: Fingerprint, label: str, actors=N
         path, kwargs = request_for(world, actor, case, rule, csrf.get(actor.name))
         if case.method != "GET" and gets:  # reads are fingerprinted in runs: a read that wrote is named with its run
             now = fingerprint.take()
-            if wrote := changed(before, now, world.tenant_b.id) + changed(before, now, world.tenant_a.id, audit_ok=True):
+            wrote = changed(before, now, world.tenant_b.id) + changed(before, now, world.tenant_a.id, audit_ok=True)
+            if wrote:
                 tally.writes.append(f"one of the reads {gets} wrote {wrote}")
             before, gets = now, []
         response = actor.client.open(path, method=case.method, buffered=True, **kwargs)
@@ -381,7 +382,8 @@ def run_matrix(app, world: World, fingerprint: Fingerprint, label: str, actors=N
         after = fingerprint.take()
         if b_rows := changed(before, after, world.tenant_b.id):
             tally.writes.append(f"{where}: B's {b_rows}")
-        refused = response.status_code >= 400 or (redirected_to_sign_in(response) and case.endpoint not in SESSION_ENDING)
+        refused = response.status_code >= 400 or (
+            redirected_to_sign_in(response) and case.endpoint not in SESSION_ENDING)
         if refused and (a_rows := changed(before, after, world.tenant_a.id, audit_ok=True)
                         + changed(before, after, None)):
             tally.writes.append(f"{where}: refused but wrote {a_rows}")
