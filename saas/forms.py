@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email
@@ -28,3 +31,15 @@ def email_address() -> Email:
     """WTForms' e-mail check (email-validator underneath) with our own message: WTForms' catalogue says
     "无效的 Email 地址" in Chinese, half English."""
     return Email(message=_l("Enter a valid e-mail address."))
+
+
+def optional_day(raw: str | None, name: str, errors: dict):
+    """A filter's ISO date as typed (None when empty); a date that is not one puts a message on `name`."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw[:10])
+    except ValueError:
+        errors[name] = gettext("Must be a date.")
+        return None

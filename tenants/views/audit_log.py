@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, abort, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -12,7 +10,7 @@ from sqlalchemy import select
 from saas.audit import ACTIONS
 from saas.auth import require
 from saas.extensions import db
-from saas.forms import choices
+from saas.forms import choices, optional_day
 from saas.htmx import render
 from saas.i18n import format_money
 from saas.models import CounterDevice, StaffUser
@@ -56,17 +54,6 @@ def _int_arg(name: str) -> int | None:
     if not raw.isdigit() or len(raw) > 19:
         abort(404)
     return int(raw)
-
-
-def _day_arg(name: str, errors: dict) -> dt.date | None:
-    raw = request.args.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return dt.date.fromisoformat(raw[:10])
-    except ValueError:
-        errors[name] = _("Must be a date.")
-        return None
 
 
 def _names(model, ids: set[int]) -> dict[int, str]:
@@ -155,7 +142,8 @@ def index():
     if action and action not in ACTIONS:
         errors["action"] = _("Not a valid choice.")
         action = ""
-    day_from, day_to = _day_arg("from", errors), _day_arg("to", errors)
+    day_from = optional_day(request.args.get("from"), "from", errors)
+    day_to = optional_day(request.args.get("to"), "to", errors)
     if day_from and day_to and day_to < day_from:
         errors["to"] = _("The last day is before the first.")
     filters = AuditFilter(actor_id=actor_id, action=action or None, member_id=member_id, day_from=day_from,

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from saas.auth import require
 from saas.extensions import db
+from saas.forms import optional_day
 from saas.htmx import render
 from saas.models import StaffUser
 from saas.permissions import can
@@ -53,17 +54,6 @@ def _int(raw: str | None, low: int, high: int) -> int | None:
     return int(raw) if raw.isdigit() and low <= int(raw) <= high else None
 
 
-def _day(raw: str | None, name: str, errors: dict) -> dt.date | None:
-    raw = (raw or "").strip()
-    if not raw:
-        return None
-    try:
-        return dt.date.fromisoformat(raw[:10])
-    except ValueError:
-        errors[name] = _("Must be a date.")
-        return None
-
-
 def _filters(form, stores: dict, tiers: dict) -> tuple[MemberFilter, dict, dict]:
     """The filters as typed (kept for the form), what they mean, and a message per field that is wrong."""
     errors: dict[str, str] = {}
@@ -78,8 +68,8 @@ def _filters(form, stores: dict, tiers: dict) -> tuple[MemberFilter, dict, dict]
     month = _int(typed["month"], 1, 12)
     if typed["month"] and month is None:
         errors["month"] = _("Not a valid choice.")
-    joined_from = _day(typed["joined_from"], "joined_from", errors)
-    joined_to = _day(typed["joined_to"], "joined_to", errors)
+    joined_from = optional_day(typed["joined_from"], "joined_from", errors)
+    joined_to = optional_day(typed["joined_to"], "joined_to", errors)
     if joined_from and joined_to and joined_to < joined_from:
         errors["joined_to"] = _("The last day is before the first.")
     f = MemberFilter(q=typed["q"], store_id=store_id if store_id in stores else None, tier=typed["tier"] or None,
