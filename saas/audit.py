@@ -34,6 +34,8 @@ ACTIONS = {
     "api_key.created": _l("API key created"),
     "api_key.revoked": _l("API key revoked"),
     "program.version_posted": _l("Program version published"),
+    "program.draft_started": _l("Program draft started"),
+    "program.draft_discarded": _l("Program draft discarded"),
     "members.import": _l("Members imported"),
     "member.updated": _l("Member profile changed"),
     "member.handed_over": _l("Member handed over"),

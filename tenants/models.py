@@ -507,3 +507,51 @@ class PointsAdjustmentRequest(TenantOwned, db.Model):
     decided_by: Mapped[int | None] = mapped_column(BigInteger)
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     decision_note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class ProgramDraft(TenantOwned, db.Model):
+    """The program being edited in the back office (one per tenant): rules as JSON, not yet a version.
+
+    A draft may be incomplete or invalid while it is edited; publishing validates it with the same service
+    as the API and the CLI (`post_program_version`). `based_on_version` is the version it started from
+    (None: a preset or an imported document).
+    """
+
+    __tablename__ = "program_drafts"
+    __table_args__ = (
+        UniqueConstraint("tenant_id"),
+        _fk(["updated_by"], "staff_users"),
+    )
+
+    rules: Mapped[dict] = mapped_column(JsonDoc)
+    based_on_version: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(20), default="version")  # version | preset | import
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class ProgramPublishRequest(TenantOwned, db.Model):
+    """A version waiting for the owner's approval before it is published (when the tenant asks for it).
+
+    Status: pending → published (approved: posted as version `version`) | rejected | withdrawn. The status
+    leaves pending by a conditional update, so two decisions at once cannot both publish it.
+    """
+
+    __tablename__ = "program_publish_requests"
+    __table_args__ = (
+        Index(None, "tenant_id", "status", "requested_at"),
+        _fk(["requested_by"], "staff_users"),
+        _fk(["decided_by"], "staff_users"),
+    )
+
+    rules: Mapped[dict] = mapped_column(JsonDoc)
+    effective_from: Mapped[dt.date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    based_on_version: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    requested_by: Mapped[int] = mapped_column(BigInteger)
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    decision_note: Mapped[str] = mapped_column(String(200), default="")
+    version: Mapped[int | None] = mapped_column(Integer)  # the version it became, once published

@@ -1,0 +1,141 @@
+"""The program being edited in the back office: one draft per tenant, published as a new version.
+
+A draft starts from the version in force, from another version, from a vertical preset or from an imported
+JSON document; the editor saves it part by part (each part validated by the same `Program` model the API and
+the CLI use, so its messages land on the fields); publishing posts it through `post_program_version` with an
+effective date of today or later and removes the draft, in one commit.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+
+from flask_babel import gettext as _
+from pydantic import ValidationError
+from sqlalchemy import delete, select
+
+from saas.audit import audit
+from saas.extensions import db
+from saas.models import utcnow
+from tenants.domain.program import Program
+from tenants.models import ProgramDraft, ProgramVersion
+from tenants.presets import VERTICALS, load_preset
+from tenants.services.errors import ServiceError
+from tenants.services.programs import (
+    ROOT_FIELD,
+    clean_shown_texts,
+    current_program_version,
+    post_program_version,
+    program_version,
+    validation_fields,
+)
+
+
+def current_draft() -> ProgramDraft | None:
+    """The current tenant's draft, or None."""
+    return db.session.execute(select(ProgramDraft)).scalar_one_or_none()
+
+
+def _source_rules(*, from_version: int | None, preset: str | None, document) -> tuple[dict, int | None, str]:
+    if document is not None:
+        if not isinstance(document, dict):
+            raise ServiceError("invalid_program", fields={ROOT_FIELD: _("The program must be a JSON object.")})
+        return copy.deepcopy(document), None, "import"
+    if preset is not None:
+        if preset not in VERTICALS:
+            raise ServiceError("validation_failed", fields={"preset": _("Choose one of the templates.")})
+        return load_preset(preset), None, "preset"
+    version: ProgramVersion | None = program_version(from_version) if from_version else current_program_version()
+    if version is None:
+        if from_version:
+            raise ServiceError("not_found")
+        return load_preset("blank"), None, "preset"
+    return copy.deepcopy(version.rules), version.version, "version"
+
+
+def start_draft(*, actor_id: int | None, from_version: int | None = None, preset: str | None = None,
+                document=None) -> ProgramDraft:
+    """Start (or restart) the draft from a version (default: the one in force), a preset or a JSON document.
+
+    An imported document is kept as given (texts cleaned); it is validated when a part is saved and on publish.
+    Replaces any draft there was. Audited; commits once.
+    """
+    rules, based_on, source = _source_rules(from_version=from_version, preset=preset, document=document)
+    draft = current_draft()
+    if draft is None:
+        draft = ProgramDraft()
+        db.session.add(draft)
+    draft.rules = clean_shown_texts(rules)
+    draft.based_on_version = based_on
+    draft.source = source
+    draft.updated_at = utcnow()
+    draft.updated_by = actor_id
+    db.session.flush()
+    audit("program.draft_started", "program_draft", actor_id=actor_id, source=source,
+          based_on_version=based_on, preset=preset or "")
+    db.session.commit()
+    return draft
+
+
+def draft_or_start(actor_id: int | None) -> ProgramDraft:
+    """The draft, started from the version in force when there is none."""
+    return current_draft() or start_draft(actor_id=actor_id)
+
+
+def check_rules(rules: dict) -> dict[str, str]:
+    """{dotted field: message} of what keeps ``rules`` from being a valid program ({} when it is one)."""
+    try:
+        Program.model_validate(rules)
+    except ValidationError as err:
+        return validation_fields(err)
+    return {}
+
+
+def save_draft_part(part: str, value, *, actor_id: int | None) -> ProgramDraft:
+    """Replace part ``part`` (a top-level key of the rules: ``tiers``, ``earning`` ...) of the draft with ``value``.
+
+    Refused (ServiceError ``invalid_program``, nothing written) when the draft with the new part is not a
+    valid program and a message points inside this part; the fields are dotted paths from the rules' root
+    (``tiers.1.reach.0.min``). Errors elsewhere in the draft (an imported document) do not block saving this
+    part. Commits once.
+    """
+    draft = draft_or_start(actor_id)
+    rules = copy.deepcopy(draft.rules)
+    rules[part] = clean_shown_texts(value)
+    errors = {field: message for field, message in check_rules(rules).items()
+              if field == part or field.startswith(part + ".") or field == ROOT_FIELD}
+    if errors:
+        db.session.rollback()
+        raise ServiceError("invalid_program", fields=errors)
+    draft.rules = rules
+    draft.updated_at = utcnow()
+    draft.updated_by = actor_id
+    db.session.commit()
+    return draft
+
+
+def discard_draft(*, actor_id: int | None) -> None:
+    """Throw the draft away. Audited; commits once."""
+    if db.session.execute(delete(ProgramDraft)).rowcount:
+        audit("program.draft_discarded", "program_draft", actor_id=actor_id)
+    db.session.commit()
+
+
+def publish_draft(*, effective_from: dt.date, today: dt.date, note: str = "",
+                  actor_id: int | None) -> ProgramVersion:
+    """Post the draft as the next version, in force from ``effective_from`` (today or later), and remove it.
+
+    Refused (ServiceError, nothing written): ``not_found`` without a draft; ``validation_failed`` for a
+    date before today (or before the latest version's start); ``invalid_program`` with the fields.
+    """
+    draft = current_draft()
+    if draft is None:
+        raise ServiceError("not_found")
+    if effective_from < today:
+        raise ServiceError("validation_failed", fields={"effective_from": _("Today or a later date.")})
+    version = post_program_version(draft.rules, effective_from, note, created_by=actor_id, via="editor",
+                                   commit=False)
+    db.session.delete(draft)
+    db.session.commit()
+    return version
