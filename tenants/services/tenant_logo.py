@@ -55,7 +55,9 @@ def reencoded(data: bytes) -> tuple[bytes, int, int]:
                 return out.getvalue(), image.width, image.height
     except ServiceError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise _refuse(_("The image has too many pixels.")) from err
+    except UnidentifiedImageError as err:
         raise _refuse(_("Choose a PNG, JPEG or WebP image.")) from err
     except (OSError, ValueError, SyntaxError) as err:  # truncated or broken inside
         raise _refuse(_("This image cannot be read; save it again as PNG or JPEG.")) from err
