@@ -14,12 +14,14 @@ def register(app) -> None:
         counter,
         dashboard,
         imports,
+        member_profile,
         members,
         regions,
         reward_stock,
         settings,
         staff,
         stores,
+        tenant_logo,
     )
 
     parent = Blueprint("tenant", __name__, url_prefix="/t/<slug>")
@@ -32,6 +34,8 @@ def register(app) -> None:
     parent.register_blueprint(audit_log.bp)
     parent.register_blueprint(settings.bp)
     parent.register_blueprint(members.bp)
+    parent.register_blueprint(member_profile.bp)
+    parent.register_blueprint(tenant_logo.bp)
     parent.register_blueprint(imports.bp)
     parent.register_blueprint(reward_stock.bp)
     parent.register_blueprint(counter.bp)
