@@ -4,7 +4,7 @@ Members who agreed to offers before channels were recorded agree on every channe
 row-level security as in 0002-0015.
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-04 01:40:00
 
 """
@@ -15,7 +15,7 @@ from saas.rls import disable_tenant_rls, enable_tenant_rls
 
 # revision identifiers, used by Alembic.
 revision = '0017'
-down_revision = '0015'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
