@@ -36,7 +36,7 @@ def needs_owner_approval() -> bool:
 
 
 def may_approve(actor_id: int | None) -> bool:
-    actor = db.session.get(StaffUser, actor_id) if actor_id is not None else None
+    actor = db.session.get(StaffUser, (current_tenant_id(), actor_id)) if actor_id is not None else None
     return actor is not None and can(actor.role, APPROVE)
 
 

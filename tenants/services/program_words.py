@@ -538,7 +538,8 @@ def grouped_sentences(old, new) -> list[dict]:
 
 
 def summary(program) -> list[dict]:
-    """A version's rules in words, part by part: [{part, label, lines: [(what, value)]}]."""
+    """A version's rules in words, part by part and item by item:
+    [{part, label, blocks: [{title, lines: [(what, value)]}]}] (title: the tier, card type ... or "")."""
     document = as_document(program)
     names = Names(document)
     groups: dict[str, dict] = {}
@@ -549,8 +550,10 @@ def summary(program) -> list[dict]:
                 field_name == "name" and fact.schema != "name" and isinstance(fact.new, dict)):
             continue
         key = "general" if fact.part in GENERAL else fact.part
-        group = groups.setdefault(key, {"part": key, "label": part_label(fact.part), "lines": []})
+        group = groups.setdefault(key, {"part": key, "label": part_label(fact.part), "blocks": []})
         where, label = where_and_label(fact, document, document, names)
-        what = "：".join(b for b in (where, label) if b) if _zh() else ": ".join(b for b in (where, label) if b)
-        group["lines"].append((what or part_label(fact.part), value_words(fact.schema, fact.new, fact.owner, names)))
+        if not group["blocks"] or group["blocks"][-1]["title"] != where:
+            group["blocks"].append({"title": where, "lines": []})
+        group["blocks"][-1]["lines"].append((label or part_label(fact.part),
+                                             value_words(fact.schema, fact.new, fact.owner, names)))
     return list(groups.values())

@@ -94,7 +94,7 @@ def update_settings(values: dict, actor_id: int | None) -> dict:
     changes = {key: [before[key], clean[key]] for key in clean if before[key] != clean[key]}
     if not changes:
         return {}
-    actor = db.session.get(StaffUser, actor_id) if actor_id is not None else None
+    actor = db.session.get(StaffUser, (current_tenant_id(), actor_id)) if actor_id is not None else None
     if "program_publish_needs_owner" in changes and (actor is None or not can(actor.role, "program.approve")):
         raise ServiceError("validation_failed", fields={
             "program_publish_needs_owner": _("Only an owner can change who approves program versions.")})

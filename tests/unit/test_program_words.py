@@ -105,5 +105,7 @@ def test_a_version_summary_reads_in_words(babel_app):
     with force_locale("zh_CN"):
         parts = summary(load_preset("clothing"))
     assert [p["part"] for p in parts][:3] == ["general", "enrolment", "card_types"]
-    lines = [f"{what} {value}" for p in parts for what, value in p["lines"]]
+    lines = [f"{what} {value}" for p in parts for block in p["blocks"] for what, value in block["lines"]]
+    tiers = next(p for p in parts if p["part"] == "tiers")
+    assert [b["title"] for b in tiers["blocks"]] == ["普通会员", "银卡", "金卡", "白金", "钻石"]
     assert any("¥" in line for line in lines) and not any("_fen" in line or "_bp" in line for line in lines)
