@@ -496,8 +496,6 @@ def sentence(change: Change, old: dict, new: dict, names: Names | None = None) -
     if change.kind == "changed":
         old_words = value_words(change.schema, change.old, lookup(old, change.path[:-1]) or change.owner, names)
         new_words = value_words(change.schema, change.new, lookup(new, change.path[:-1]) or change.owner, names)
-        if change.part in GENERAL and not where:
-            return _("%(what)s: %(old)s → %(new)s", what=label, old=old_words, new=new_words)
         if not where:
             return _("%(what)s: %(old)s → %(new)s", what=label, old=old_words, new=new_words)
         return _("%(where)s: %(what)s %(old)s → %(new)s", where=where, what=label, old=old_words, new=new_words)
