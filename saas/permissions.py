@@ -65,6 +65,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "staff.invite": frozenset({O, A, M}),
     "stores.manage": frozenset({O, A}),
     "program.edit": frozenset({O, A}),
+    "program.approve": frozenset({O}),  # publish a version someone else asked for (when the setting says so)
     "messages.templates": frozenset({O, A}),
     "billing.manage": frozenset({O}),
     "api_keys.manage": frozenset({O}),

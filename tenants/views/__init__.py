@@ -16,6 +16,7 @@ def register(app) -> None:
         imports,
         member_profile,
         members,
+        program_versions,
         regions,
         reward_stock,
         settings,
@@ -36,6 +37,7 @@ def register(app) -> None:
     parent.register_blueprint(members.bp)
     parent.register_blueprint(member_profile.bp)
     parent.register_blueprint(tenant_logo.bp)
+    parent.register_blueprint(program_versions.bp)
     parent.register_blueprint(imports.bp)
     parent.register_blueprint(reward_stock.bp)
     parent.register_blueprint(counter.bp)

@@ -36,6 +36,7 @@ from tenants.services.idempotency import run_idempotent
 from tenants.services.identity_changes import checked_id_number, route_identity_changes
 from tenants.services.member_list import SORTS, STAGES, MemberFilter, member_query
 from tenants.services.members import member_json, reveal_id_document, update_member
+from tenants.services.program_publishing import pending_count
 from tenants.services.purchases import member_purchases
 from tenants.services.tiers import explain_member
 from tenants.views.counter_present import id_document_view, tier_status
@@ -314,7 +315,8 @@ def _approval_rows():
 @require("points.adjust")
 def approvals():
     return render("tenants/members/approvals.html", "tenants/members/_approvals.html", rows=_approval_rows(),
-                  errors={}, identity_rows=identity_approval_rows())
+                  errors={}, identity_rows=identity_approval_rows(),
+                  program_pending=pending_count() if can(current_user.role, "program.approve") else 0)
 
 
 @bp.post("/approvals/<int:request_id>")

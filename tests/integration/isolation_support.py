@@ -24,7 +24,7 @@ from saas.models import StaffUser, Tenant
 from saas.staff import invite_staff
 from tenants import scoping
 from tenants.counter import register_device
-from tenants.models import Card, ProgramVersion, Region, Store
+from tenants.models import Card, ProgramPublishRequest, ProgramVersion, Region, Store
 from tenants.scoping import tenant_context
 from tenants.services.adjustments import request_adjustment
 from tenants.services.api_keys import create_api_key
@@ -95,6 +95,11 @@ def own_one_of_everything(tenant, marker: str, phone: str) -> Owned:
         receive_reward_stock(code, 5)
         db.session.commit()
         version = db.session.query(ProgramVersion).order_by(ProgramVersion.version.desc()).first().version
+        publish = ProgramPublishRequest(rules=rules, effective_from=program.effective_from, note=f"{marker} asks",
+                                        requested_by=owner.id, status="pending")
+        db.session.add(publish)
+        db.session.flush()
+        publish_id = publish.id
         asked = request_adjustment(member_id=member.id, delta_raw="5000", reason=f"{marker} request",
                                    actor_id=owner.id, business_at=now)  # above the threshold: it waits
         change = request_identity_change(member, "name", f"{marker} 新名字", actor_id=owner.id)
@@ -104,7 +109,8 @@ def own_one_of_everything(tenant, marker: str, phone: str) -> Owned:
                  "key_id": str(api_key.id), "member_id": str(member.id), "purchase_id": str(purchase["id"]),
                  "card_id": str(card.id), "device_id": str(device.id), "import_id": str(member_import.id),
                  "item_code": code, "region_id": str(region.id), "number": card.number, "version": str(version),
-                 "phone": phone, "request_id": str(asked["request_id"]), "change_id": str(change.id)},
+                 "phone": phone, "request_id": str(asked["request_id"]), "change_id": str(change.id),
+                 "publish_request_id": str(publish_id)},
             marker=marker, phone=phone, card_number=card.number,
             emails=[clerk_email, owner.email],
         )
