@@ -57,16 +57,16 @@ NO_PERMISSION = {
     "tenant.counter.lock": "locks the tablet: anyone at it may",
     "tenant.billing.refused": "explains why billing refused an htmx request",
 }
-# Permissions that guard parts of pages or services rather than whole routes.
+# Permissions no route declares: what each guards instead, or why nothing yet (a new one must be placed).
 NOT_A_ROUTE = {
-    "members.view_counter": "what every counter screen shows (masked phone, tier, points)",
+    "members.view_counter": "what every counter screen shows (masked phone, tier, points): counter.use opens them",
     "members.view_full": "full records on the member pages (the profile form answers 403 without it)",
-    "members.export": "exports are not built yet",
+    "members.export": "no export is built yet",
     "tiers.grant": "the grant choices of the counter's tier screen (a fee needs counter.use only)",
     "care.followups": "member care is not built yet",
-    "reports.store": "reports are not built yet",
-    "reports.chain": "the segments report of the dashboard",
-    "program.edit": "the program editor is the API's for now",
+    "reports.store": "no report page is built yet",
+    "reports.chain": "no report page is built yet (the segments report is a service)",
+    "program.edit": "the program is edited through the API, whose keys have no role",
     "messages.templates": "messaging is not built yet",
 }
 # URL arguments naming an object of one store, and those naming something of the whole tenant.
