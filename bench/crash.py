@@ -178,7 +178,7 @@ class Servers:
              "--timeout", "20", "--graceful-timeout", "5", "wsgi:app"],
             cwd=ROOT, env=self.env(), stdout=log, stderr=log)
         log.close()
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # a worker's boot took 40 s on a 2-core machine with a load of 8
         while time.monotonic() < deadline:
             if self.web.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {self.web.returncode} (see {self.workdir}/gunicorn.log)")
@@ -190,7 +190,7 @@ class Servers:
                 except OSError:
                     pass
             time.sleep(0.1)
-        raise RuntimeError("gunicorn did not answer within 60 s")
+        raise RuntimeError("gunicorn did not answer within 120 s")
 
     def start_worker(self) -> None:
         log = self._log("worker.log")
@@ -634,6 +634,9 @@ EFFECTS = {
     "payment": ("member.pay", None, None),
     "spend_points": ("member.adjust", None, None),
     "enrol": ("member.enrol", "members", None),
+    # The counter's HTML forms (bench/crash_counter.py), stored under `counter:<idem>`.
+    "counter_purchase": ("counter.purchase", "purchases", "id"),
+    "counter_top_up": ("counter.top_up", "top_ups", "id"),
 }
 
 LEDGER_SQL = """
@@ -700,21 +703,25 @@ def retry_everything(client: Client, verdict: Verdict) -> None:
             list(pool.map(lambda s, r=rnd: again(s, r), sent))
 
 
-def check(superuser_url: str, client: Client, import_ids: list[int] = (), retry: bool = True) -> Verdict:
+def check(superuser_url: str, client: Client, import_ids: list[int] = (), retry: bool = True,
+          counter=None) -> Verdict:
     """THE check after a crash (see the module's docstring). Reads as the superuser (no row-level security
-    in the way), the tenant's rows only."""
-    tally = client.tally
-    acked = [s for s in tally.sent if s.acknowledged]
-    verdict = Verdict(operations=len(tally.sent), acknowledged=len(acked))
+    in the way), the tenant's rows only. `counter`: a crash_counter.CounterClient whose forms count too."""
+    forms = list(counter.forms) if counter is not None else []
+    sent_all = list(client.tally.sent) + forms
+    acked = [s for s in sent_all if s.acknowledged]
+    verdict = Verdict(operations=len(sent_all), acknowledged=len(acked))
     if retry:
         retry_everything(client, verdict)
+        if counter is not None:
+            counter.retry_everything(verdict)
     t = client.shop.tenant_id
     engine = create_engine(superuser_url)
     try:
         with engine.connect() as conn:
             keys = {row.key: (row.operation, row.response) for row in conn.execute(text(
                 "SELECT key, operation, response FROM idempotency_keys WHERE tenant_id = :t"), {"t": t})}
-            for s in tally.sent:
+            for s in sent_all:
                 operation, table, id_field = EFFECTS[s.kind]
                 stored = keys.get(s.key)
                 if s.acknowledged and stored is None:
@@ -723,19 +730,25 @@ def check(superuser_url: str, client: Client, import_ids: list[int] = (), retry:
                 if stored is not None and stored[1] is None:
                     verdict.partial.append(f"{s.key}: key kept without its answer")
                 if s.acknowledged and table and id_field:
+                    row_id = s.answer.get(id_field) or (stored[1] or {}).get(id_field)  # a page shows no id
+                    if row_id is None:
+                        verdict.lost.append(f"{s.key}: acknowledged, its answer names no {table} row")
+                        continue
                     found = conn.execute(text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t AND id = :id"),
-                                         {"t": t, "id": int(s.answer[id_field])}).scalar()
+                                         {"t": t, "id": int(row_id)}).scalar()
                     if found != 1:
                         verdict.lost.append(f"{s.key}: {table} {s.answer[id_field]} missing")
-            sent_keys = {s.key for s in tally.sent}
+            sent_keys = {s.key for s in sent_all}
             for key, (operation, _response) in keys.items():
                 if key not in sent_keys and not key.startswith("enrol-"):  # the set-up enrols with its own client
                     verdict.duplicates.append(f"idempotency row {key} ({operation}) that nobody sent")
+            by_table: dict[str, set[str]] = {}  # the API's and the counter's keys fill the same tables
             for kind, (operation, table, _id) in EFFECTS.items():
-                if not table or kind == "enrol":
-                    continue
+                if table and kind != "enrol":
+                    by_table.setdefault(table, set()).add(operation)
+            for table, operations in by_table.items():
                 rows = conn.execute(text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t"), {"t": t}).scalar()
-                with_key = sum(1 for op, _r in keys.values() if op == operation)
+                with_key = sum(1 for op, _r in keys.values() if op in operations)
                 if rows > with_key:
                     verdict.duplicates.append(f"{table}: {rows} rows for {with_key} keys")
                 elif rows < with_key:

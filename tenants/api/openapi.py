@@ -18,6 +18,7 @@ from pydantic.json_schema import models_json_schema
 
 from tenants.api import IDEMPOTENCY_HEADER, OPERATIONS, REPLAYED_HEADER, Operation, api_route
 from tenants.api.schemas import ErrorBody
+from tenants.services.errors import HTTP_STATUS, MESSAGES
 
 REF_TEMPLATE = "#/components/schemas/{model}"
 _ARG = re.compile(
@@ -69,6 +70,13 @@ def _error(description) -> dict:
     return {"description": str(description), "content": {"application/json": {"schema": {"$ref": _ref("ErrorBody")}}}}
 
 
+def conflicts_description() -> str:
+    """Every refusal answered 409, by its code, from the one table of statuses (a new one is described here
+    by itself)."""
+    cases = "; ".join(f"{code}: {MESSAGES[code]}" for code, status in HTTP_STATUS.items() if status == 409)
+    return str(_l("Conflict, nothing was changed (error.code: message): %(cases)s", cases=cases))
+
+
 def _ref(name: str) -> str:
     return REF_TEMPLATE.format(model=name)
 
@@ -117,10 +125,15 @@ def _operation(op: Operation, refs: dict, defs: dict) -> dict:
     responses["405"] = _error(_l("This method is not allowed on this path (see the Allow header)."))
     responses["414"] = _error(_l("The address is too long."))
     if op.mutates:
-        responses["409"] = _error(_l("The same request is still being processed."))
+        responses["409"] = _error(conflicts_description())
     if op.body is not None or op.query is not None or op.mutates:
         responses["422"] = _error(_l("Refused: invalid fields, a business rule, or a reused idempotency key."))
     responses["500"] = _error(_l("Unexpected error; nothing was changed."))
+    if op.auth:  # every operation with a key reads the database (the key first)
+        responses["503"] = {**_error(_l("The database is briefly unreachable; nothing was changed. Retry after "
+                                        "Retry-After seconds with the same Idempotency-Key.")),
+                            "headers": {"Retry-After": {"description": str(_l("Seconds to wait before a retry.")),
+                                                        "schema": {"type": "integer", "minimum": 1}}}}
     item["responses"] = dict(sorted(responses.items()))
     if not op.auth:
         item["security"] = []

@@ -90,7 +90,11 @@ def verify_pin(member_id: int, pin: str | None) -> bool:
     cards = [c for c in member_cards(member_id) if c.status == dcards.ACTIVE and c.pin_hash]
     if not cards:
         return False
-    storage, item, key = limiter.limiter, _pin_limit(), _pin_key(member_id)
+    from limits.strategies import MovingWindowRateLimiter
+
+    # A moving window over the tries' own times (the app's clock, not the store's key expiry): the lock lifts
+    # 30 minutes after the first of the five wrong PINs, and a try refused while locked does not prolong it.
+    storage, item, key = MovingWindowRateLimiter(limiter.storage), _pin_limit(), _pin_key(member_id)
     # Count the try before checking it (one atomic step in the store): guesses sent at once cannot all pass
     # a "not locked yet" test before any of them is counted. A right PIN then clears the count.
     if not storage.hit(item, key):

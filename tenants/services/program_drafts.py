@@ -14,6 +14,7 @@ import datetime as dt
 from flask_babel import gettext as _
 from pydantic import ValidationError
 from sqlalchemy import delete, select
+from sqlalchemy.orm.attributes import flag_modified
 
 from saas.audit import audit
 from saas.extensions import db
@@ -109,6 +110,7 @@ def save_draft_part(part: str, value, *, actor_id: int | None) -> ProgramDraft:
         db.session.rollback()
         raise ServiceError("invalid_program", fields=errors)
     draft.rules = rules
+    flag_modified(draft, "rules")  # written even when the caller changed draft.rules in place before saving
     draft.updated_at = utcnow()
     draft.updated_by = actor_id
     db.session.commit()

@@ -143,8 +143,9 @@ def withdraw_publishing(request_id: int, *, actor_id: int) -> None:
     row = publish_request(request_id)
     if row is None:
         raise ServiceError("not_found")
-    if row.requested_by != actor_id:
-        raise ServiceError("forbidden")
+    if row.requested_by != actor_id:  # a refusal with its reason, on the request (not a bare 403)
+        raise ServiceError("validation_failed", fields={"withdraw": _(
+            "Only the person who asked for this version can withdraw it.")})
     _leave_pending(row, "withdrawn", actor_id)
     audit("program.publish_withdrawn", f"program_publish_request:{row.id}", actor_id=actor_id)
     db.session.commit()

@@ -110,7 +110,7 @@ def home():
         manager = current_user.is_authenticated and can(current_user.role, "counter.manage")
         return render_counter("tenants/counter/setup.html", "tenants/counter/setup.html",
                               form=_device_form() if manager else None)
-    return _find()
+    return counter_required(_search)()
 
 
 def _card_refusal(digits: str) -> tuple[int | None, str | None, bool]:
@@ -151,14 +151,14 @@ def find_members(q: str) -> tuple[list[Member], str | None, Member | None]:
 
 
 @bp.post("")
+@counter_required
 def find():
     """The search as the counter sends it: by POST, so a phone number never stands in a URL (and in the
     access logs of every proxy on the way). GET ?q= still answers, for links and bookmarks of names."""
-    return _find()
+    return _search()
 
 
-@counter_required
-def _find():
+def _search():
     q = (request.form.get("q", "") if request.method == "POST" else request.args.get("q", "")).strip()[:60]
     members, refusal, exact = find_members(q)
     reopen_members([m.id for m in members[:RESULTS]] + ([exact.id] if exact is not None else []))

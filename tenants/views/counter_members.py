@@ -44,6 +44,7 @@ from tenants.views.counter_present import (
 from tenants.views.counter_session import (
     FormError,
     counter_required,
+    counter_requires,
     go,
     locale,
     member_or_404,
@@ -116,12 +117,14 @@ def id_document(member, revealed: bool = False) -> dict | None:
 
 
 @bp.post("/members/<int:member_id>/id-document")
-@counter_required
+@counter_requires("members.reveal_id")
 def reveal_id_document(member_id: int):
     """查看证件号: the full number for a role allowed to see it, written to the audit log each time."""
     member = member_or_404(member_id)
-    if not g.counter.can("members.view_full") or not g.counter.can("members.reveal_id") or not member.id_doc_number:
+    if not g.counter.can("members.view_full"):
         abort(403)
+    if not member.id_doc_number:  # nothing to reveal: as in the back office, no such number
+        abort(404)
     reveal_full_id_number(member, g.counter.operator.id, device=str(g.counter.device.id))
     db.session.commit()
     context = panel_context(member, business_today())

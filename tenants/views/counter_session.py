@@ -154,26 +154,39 @@ def go(url: str):
     return redirect(url, code=303)
 
 
-def counter_required(view):
-    """A tablet registered for a store, with a person who entered their PIN and has not been idle."""
+def counter_requires(permission: str):
+    """A tablet registered for a store, with a person who entered their PIN, has not been idle and whose role
+    may `permission` (403 otherwise). The view carries `.permission` (what the role table reads) and
+    `.at_counter`: a counter screen names members, cards and purchases of every store (全国通用)."""
 
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        device = current_device()
-        if device is None:
-            return go(url_for("tenant.counter.home"))
-        store = device_store(device)
-        user, idled = current_operator(device, store)
-        if user is None:
-            if idled:
-                minutes = max(1, round(idle_seconds() / 60))
-                flash(ngettext("Locked after %(num)d minute without activity. Enter your PIN.",
-                               "Locked after %(num)d minutes without activity. Enter your PIN.", minutes), "info")
-            return go(url_for("tenant.counter.pin"))
-        g.counter = CounterContext(device=device, store=store, operator=user)
-        return view(*args, **kwargs)
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            device = current_device()
+            if device is None:
+                return go(url_for("tenant.counter.home"))
+            store = device_store(device)
+            user, idled = current_operator(device, store)
+            if user is None:
+                if idled:
+                    minutes = max(1, round(idle_seconds() / 60))
+                    flash(ngettext("Locked after %(num)d minute without activity. Enter your PIN.",
+                                   "Locked after %(num)d minutes without activity. Enter your PIN.", minutes),
+                          "info")
+                return go(url_for("tenant.counter.pin"))
+            g.counter = CounterContext(device=device, store=store, operator=user)
+            if not g.counter.can(permission):
+                abort(403)
+            return view(*args, **kwargs)
 
-    return wrapped
+        wrapped.permission = permission
+        wrapped.at_counter = True
+        return wrapped
+
+    return decorator
+
+
+counter_required = counter_requires("counter.use")
 
 
 def member_or_404(member_id: int) -> Member:

@@ -199,3 +199,31 @@ def row_level_security_off(owner_engine):
             for table in tables:
                 conn.execute(text(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"))
                 conn.execute(text(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY"))
+
+
+class SqliteFingerprint:
+    """The same (row count, hash of the rows) per table and tenant for the embedded SQLite database, read on a
+    connection of its own (SQLite has no row-level security: this is every row)."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        with engine.connect() as conn:
+            names = [r[0] for r in conn.execute(text(
+                "select name from sqlite_master where type = 'table' and name not like 'sqlite_%' "
+                "and name <> 'alembic_version' order by name"))]
+            self.tables = {name: [r[1] for r in conn.execute(text(f"pragma table_info('{name}')"))] for name in names}
+
+    def take(self) -> dict[tuple[str, int | None], tuple[int, int]]:
+        found: dict[tuple[str, int | None], list] = {}
+        with self.engine.connect() as conn:
+            for name, columns in self.tables.items():
+                kept = [c for c in columns if c not in BOOKKEEPING_COLUMNS]
+                owner = "tenant_id" if "tenant_id" in columns else ("id" if name == "tenants" else None)
+                for row in conn.execute(text(f"select {', '.join(kept)} from {name}")):
+                    values = dict(zip(kept, row, strict=True))
+                    found.setdefault((name, values[owner] if owner else None), []).append(repr(sorted(
+                        values.items())))
+        return {key: (len(rows), hash(tuple(sorted(rows)))) for key, rows in found.items()}
+
+    def close(self) -> None:
+        pass

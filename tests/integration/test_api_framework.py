@@ -332,3 +332,55 @@ def test_the_openapi_document_is_translated(client):
     en = client.get("/api/v1/openapi.json", headers={"Accept-Language": "en"}).json
     assert en["paths"]["/api/v1/program"]["get"]["summary"] == "The program in force"
     assert set(zh["paths"]) == set(en["paths"])
+
+
+def test_the_409_says_every_conflict_the_api_answers_409_by_its_code(client, tenant_a):
+    from tenants.services.errors import HTTP_STATUS
+
+    conflicts = [code for code, status in HTTP_STATUS.items() if status == 409]
+    assert {"idempotency_in_progress", "duplicate_phone", "duplicate_email", "out_of_stock"} <= set(conflicts)
+    document = _document(client)
+    described = 0
+    for path, item in document["paths"].items():
+        for method, op in item.items():
+            if "409" in op["responses"]:
+                described += 1
+                text = op["responses"]["409"]["description"]
+                assert all(code in text for code in conflicts), (path, method, text)
+    assert described >= 10
+    # A real one: the phone of another member, on an operation that declares 409.
+    key = issue_key(tenant_a)
+    body = {"name": "王芳", "phone": "13812345678"}
+    first = client.post("/api/v1/members", json=body, headers=bearer(key, **{"Idempotency-Key": "m-1"}))
+    again = client.post("/api/v1/members", json=body, headers=bearer(key, **{"Idempotency-Key": "m-2"}))
+    assert first.status_code == 201 and again.status_code == 409, again.json
+    assert again.json["error"]["code"] == "duplicate_phone"
+    assert "409" in document["paths"]["/api/v1/members"]["post"]["responses"]
+
+
+def test_every_operation_answers_the_503_it_declares_while_the_database_is_unreachable(app, tenant_a):
+    """An app whose database refuses connections (nothing listens on port 1): each operation with a key
+    answers 503 service_unavailable with Retry-After, as its entry in the document says."""
+    key = issue_key(tenant_a)  # a real key: its look-up is what meets the database
+    from saas import create_app
+    from tests.conftest import app_config
+
+    down = create_app(app_config(SQLALCHEMY_DATABASE_URI="postgresql+psycopg://huiyuan_app@127.0.0.1:1/huiyuan"))
+    client = down.test_client()
+    document = _document(app.test_client())
+    tried = 0
+    for path, item in document["paths"].items():
+        for method, op in item.items():
+            url = re.sub(r"\{[^}]+\}", "1", path)
+            response = client.open(url, method=method.upper(), json={} if method != "get" else None,
+                                   headers=bearer(key, **{"Idempotency-Key": f"k-{tried}"}))
+            declared = op["responses"].get("503")
+            if response.status_code == 503:
+                assert declared is not None, (path, method)
+                assert response.json["error"]["code"] == "service_unavailable"
+                assert int(response.headers["Retry-After"]) >= 1
+                assert set(declared["headers"]) == {"Retry-After"}
+                tried += 1
+            else:  # the document itself needs no database
+                assert declared is None and path == "/api/v1/openapi.json", (path, method, response.status_code)
+    assert tried >= 25

@@ -103,3 +103,32 @@ def test_a_locked_counter_pin_opens_again_once_the_lock_has_passed(app, app_ctx)
         assert switch_to(client, tenant, clerk, PIN).status_code == 423  # still inside the lock
         traveller.shift(dt.timedelta(minutes=1, seconds=5))
         assert switch_to(client, tenant, clerk, PIN).status_code == 303  # the window has passed
+
+
+def test_a_locked_card_pin_opens_again_once_the_window_has_passed_and_not_before(app, app_ctx):
+    import time_machine
+
+    tenant = make_tenant("card-pin-window", vertical="clothing", program_from=dt.date(2025, 1, 1))
+    with tenant_context(tenant):
+        member = enroll_member(business_at=AT, name="窗口", phone="13855557777", pin="246810")
+        db.session.commit()
+        member_id = member.id
+    with time_machine.travel(dt.datetime.now(dt.UTC), tick=True) as traveller, tenant_context(tenant):
+        codes = []
+        for guess in range(5):
+            with pytest.raises(ServiceError) as err:
+                card_service.verify_pin(member_id, f"{100000 + guess}")
+            codes.append(err.value.code)
+        assert codes == ["pin_invalid"] * 4 + ["pin_locked"]
+        traveller.shift(dt.timedelta(minutes=29))
+        with pytest.raises(ServiceError) as err:
+            card_service.verify_pin(member_id, "246810")  # the right PIN, still inside the window
+        assert err.value.code == "pin_locked"
+        traveller.shift(dt.timedelta(minutes=1, seconds=5))
+        assert card_service.verify_pin(member_id, "246810") is True  # the window has passed
+        # The right PIN cleared the count: five wrong ones are needed again to lock it.
+        for guess in range(4):
+            with pytest.raises(ServiceError) as err:
+                card_service.verify_pin(member_id, f"{200000 + guess}")
+            assert err.value.code == "pin_invalid"
+        assert card_service.verify_pin(member_id, "246810") is True

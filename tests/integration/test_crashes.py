@@ -95,3 +95,39 @@ def test_acknowledged_operations_survive_kill_9_of_every_process_and_retries_cre
     assert verdict.acknowledged >= 50 and verdict.operations >= verdict.acknowledged, verdict.summary()
     assert tally.server_errors == 0, tally.statuses
     assert tally.hung == 0
+
+
+def test_counter_forms_acknowledged_while_gunicorn_workers_are_killed_are_each_recorded_once(rig):
+    """Purchases and top-ups posted through the counter's HTML forms (a tablet, a person under their PIN, each
+    form with its key) while gunicorn workers are killed: every acknowledged form is there once, nothing
+    partial, each form posted again answers the same (bench/crash_counter.py)."""
+    from bench import crash_counter
+
+    cluster, servers, _shop, _app = rig
+    shop = crash.migrate_and_seed(cluster, os.environ["TEST_REDIS_URL"])  # a shop of its own: its own keys only
+    app = crash.app_for(cluster, os.environ["TEST_REDIS_URL"])
+    api = crash.Client(servers.base, shop, crash.Tally())
+    shop.members = crash.enrol(api, 6, prefix=7)
+    token, person = crash_counter.open_tablet(app, shop)
+    tally = crash.Tally()
+    counter = crash_counter.CounterClient(servers.base, shop, tally, token, person)
+    counter.sign_in()
+    stop = threading.Event()
+    threads = counter.run(stop, threads=2)
+    try:
+        for _ in range(3):
+            time.sleep(2)
+            assert servers.kill_web_worker()
+        time.sleep(2)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    verdict = crash.check(cluster.superuser_url, api, counter=counter)
+    assert verdict.ok, verdict.summary()
+    acknowledged = [f for f in counter.forms if f.acknowledged]
+    assert {f.kind for f in acknowledged} == {"counter_purchase", "counter_top_up"}, verdict.summary()
+    assert len(acknowledged) >= 6 and len(acknowledged) == len(counter.forms), verdict.summary()
+    assert tally.server_errors == 0, tally.statuses
+    print(f"\ncounter forms under kill -9: {verdict.summary()} (statuses {dict(tally.statuses)}, "
+          f"no answer {tally.no_answer})")

@@ -22,8 +22,8 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import csrf_from
 from tests.integration.fuzz_figures import write_figures
+from tests.integration.isolation_support import own_one_of_everything
 from tests.integration.test_counter import open_counter
-from tests.integration.test_cross_tenant import ids_of_tenant_b
 
 EXAMPLES = int(os.environ.get("FUZZ_FORM_EXAMPLES", "20"))
 
@@ -128,7 +128,7 @@ def discovered_forms(app, client, ids) -> dict[str, dict]:
 
 def test_every_form_refuses_nonsense_with_a_message_and_writes_nothing(app, client, login_as, tenant_a,
                                                                        superuser_engine):
-    ids = ids_of_tenant_b(tenant_a)  # real ids, here of tenant A itself
+    ids = own_one_of_everything(tenant_a, "Amark", "13999990000").ids  # real ids, here of tenant A itself
     owner = login_as("owner")
     open_counter(client, tenant_a, owner)
     token = csrf_from(client.get("/t/tenant-a/").get_data(as_text=True))

@@ -10,9 +10,8 @@ A's rows only when the request was accepted (a refusal writes nothing but, possi
 The matrix runs three times on PostgreSQL: both walls up, the ORM guard off (row-level security alone) and
 row-level security off (the guard alone); and once on SQLite (the guard alone, as `make run` serves).
 The requests are generated from `app.url_map`: a rule with an argument the suite has no id for, or a rule
-no case visits, fails `test_every_url_rule_is_visited_by_the_matrix` with its name. Inside tenant A, the
-rules naming a staff member, store, tablet or region are tried by every role on a store of the same region
-and one of another region, and must follow `saas.permissions` (role) and `tenants.access` (scope).
+no case visits, fails `test_every_url_rule_is_visited_by_the_matrix` with its name. Inside tenant A, roles
+and store scopes (`saas.permissions`, `tenants.access`) are the table of test_role_scope_table.py.
 
 `pytest -s tests/integration/test_isolation_matrix.py` prints one summary line per run.
 """
@@ -46,6 +45,7 @@ from tests.factories import make_staff
 from tests.integration.isolation_support import (
     Fingerprint,
     Owned,
+    SqliteFingerprint,
     changed,
     orm_guard_off,
     own_one_of_everything,
@@ -440,6 +440,24 @@ def test_the_orm_guard_alone_keeps_the_other_tenant_out(app, owner_engine, world
             db.session.rollback()
         tally = run_matrix(app, world, fingerprint, "PostgreSQL, ORM guard alone (row-level security off)",
                            ONE_WALL_ACTORS)
+    assert_clean(tally)
+
+
+def test_on_sqlite_the_orm_guard_alone_keeps_the_other_tenant_out(sqlite_app):
+    """The embedded default of `make run` has no row-level security at all: the guard alone, on SQLite."""
+    from tests.factories import make_tenant
+
+    with sqlite_app.app_context():
+        tenant_a, tenant_b = make_tenant("tenant-a"), make_tenant("tenant-b", vertical="pharmacy")
+        world = build_world(sqlite_app, tenant_a, tenant_b)
+        fingerprint = SqliteFingerprint(db.engine)
+        before = fingerprint.take()  # it sees a write to B's rows
+        db.session.execute(text("update members set notes = 'seen' where tenant_id = :t"), {"t": tenant_b.id})
+        db.session.commit()
+        assert changed(before, fingerprint.take(), tenant_b.id) == ["members"]
+        tally = run_matrix(sqlite_app, world, fingerprint, "SQLite, ORM guard alone (no row-level security)",
+                           ONE_WALL_ACTORS)
+        db.session.remove()
     assert_clean(tally)
 
 

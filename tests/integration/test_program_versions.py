@@ -176,7 +176,7 @@ def test_reject_withdraw_and_a_date_that_passed(tenant_a):
     with tenant_context(tenant_a):
         with pytest.raises(ServiceError) as refused:
             withdraw_publishing(first, actor_id=owner.id)  # only the requester withdraws
-        assert refused.value.code == "forbidden"
+        assert refused.value.code == "validation_failed" and "withdraw" in refused.value.fields
         reject_publishing(first, actor_id=owner.id, note="再想想")
         with pytest.raises(ServiceError):
             approve_publishing(first, actor_id=owner.id, today=TODAY)  # decided already
