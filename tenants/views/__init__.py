@@ -20,6 +20,7 @@ def register(app) -> None:
         settings,
         staff,
         stores,
+        what_if,
     )
 
     parent = Blueprint("tenant", __name__, url_prefix="/t/<slug>")
@@ -35,5 +36,6 @@ def register(app) -> None:
     parent.register_blueprint(imports.bp)
     parent.register_blueprint(reward_stock.bp)
     parent.register_blueprint(counter.bp)
+    parent.register_blueprint(what_if.bp)
     parent.register_blueprint(billing_bp)
     app.register_blueprint(parent)

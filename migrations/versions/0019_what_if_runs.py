@@ -1,0 +1,61 @@
+"""what-if runs: the program editor's replay of the last twelve months under a draft
+
+A tenant-owned table with row-level security as in 0002-0016.
+
+Revision ID: 0019
+Revises: 0016
+Create Date: 2026-12-04 02:00:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+from saas.rls import disable_tenant_rls, enable_tenant_rls
+
+# revision identifiers, used by Alembic.
+revision = '0019'
+down_revision = '0016'
+branch_labels = None
+depends_on = None
+
+JSON_DOC = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql')
+
+
+def upgrade():
+    op.create_table('what_if_runs',
+    sa.Column('tenant_id', sa.BigInteger(), nullable=False),
+    sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
+    sa.Column('rules', JSON_DOC, nullable=False),
+    sa.Column('source', sa.String(length=20), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=True),
+    sa.Column('base_version', sa.Integer(), nullable=True),
+    sa.Column('today', sa.Date(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('done', sa.BigInteger(), nullable=False),
+    sa.Column('total', sa.BigInteger(), nullable=False),
+    sa.Column('cursor', sa.BigInteger(), nullable=False),
+    sa.Column('attempt', sa.BigInteger(), nullable=True),
+    sa.Column('result', JSON_DOC, nullable=False),
+    sa.Column('error_code', sa.String(length=40), nullable=True),
+    sa.Column('requested_by', sa.BigInteger(), nullable=True),
+    sa.Column('requested_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('seconds', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['tenant_id', 'requested_by'], ['staff_users.tenant_id', 'staff_users.id'],
+                            name=op.f('fk_what_if_runs_tenant_id_requested_by_staff_users')),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_what_if_runs_tenant_id_tenants'),
+                            ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_what_if_runs'))
+    )
+    op.create_index(op.f('ix_what_if_runs_tenant_id_requested_at'), 'what_if_runs', ['tenant_id', 'requested_at'],
+                    unique=False)
+    enable_tenant_rls(op, 'what_if_runs')
+
+
+def downgrade():
+    disable_tenant_rls(op, 'what_if_runs')
+    op.drop_index(op.f('ix_what_if_runs_tenant_id_requested_at'), table_name='what_if_runs')
+    op.drop_table('what_if_runs')
