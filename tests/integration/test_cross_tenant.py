@@ -18,6 +18,8 @@ from tenants.services.members import enroll_member
 from tenants.services.programs import post_program_version
 from tenants.services.purchases import LineIn, record_purchase
 from tenants.services.reward_stock import receive as receive_reward_stock
+from tenants.services.what_if import create_run as create_what_if_run
+from tenants.what_if_models import WhatIfRun
 from tests.conftest import csrf_from
 from tests.factories import make_staff
 from tests.integration.test_counter import open_counter
@@ -52,11 +54,13 @@ def ids_of_tenant_b(tenant_b) -> dict[str, str]:
         receive_reward_stock("b-only-gift", 5)
         asked = request_adjustment(member_id=member.id, delta_raw="5000", reason="B's request", actor_id=owner.id,
                                    business_at=now)
+        run = create_what_if_run(actor_id=owner.id, version=1)
         db.session.commit()
         return {"staff_id": str(issued.user.id), "store_id": str(store.id), "token": issued.token,
                 "key_id": str(api_key.id), "member_id": str(member.id), "purchase_id": purchase["id"],
                 "card_id": str(card.id), "device_id": str(device.id), "import_id": str(member_import.id),
-                "item_code": "b-only-gift", "region_id": str(region.id), "request_id": str(asked["request_id"])}
+                "item_code": "b-only-gift", "region_id": str(region.id), "request_id": str(asked["request_id"]),
+                "run_id": str(run.id)}
 
 
 def tenant_rules(app):
@@ -89,6 +93,7 @@ def test_every_tenant_url_with_an_id_answers_404_for_another_tenants_ids(app, cl
         assert db.session.get(MemberImport, (tenant_b.id, int(b_ids["import_id"]))).status == "uploaded"
         assert db.session.query(RewardStock).one().stock == 5
         assert db.session.get(PointsAdjustmentRequest, (tenant_b.id, int(b_ids["request_id"]))).status == "pending"
+        assert db.session.get(WhatIfRun, (tenant_b.id, int(b_ids["run_id"]))).status == "queued"
     assert len(checked) >= len(rules)
 
 
