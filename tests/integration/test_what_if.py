@@ -2,6 +2,7 @@
 a higher gold bar, against figures worked out by hand; the job delivered again or killed half way counts every
 account once; the pages (start, progress, result) and another tenant's run."""
 
+import copy
 import datetime as dt
 import re
 from zoneinfo import ZoneInfo
@@ -75,7 +76,7 @@ def seed() -> dict[str, int]:
 
 def draft_with_other_bars():
     draft = start_draft(actor_id=None)
-    tiers = draft.rules["tiers"]
+    tiers = copy.deepcopy(draft.rules["tiers"])
     tiers[1]["reach"][0]["min"] = 70_000
     tiers[2]["reach"][0]["min"] = 350_000
     save_draft_part("tiers", tiers, actor_id=None)
