@@ -395,7 +395,7 @@ def dataset(urls: Urls, slug: str = LARGE_SLUG) -> dict:
 
 def run_all(urls: Urls, *, duration: float = 20, only: set[str] | None = None, clients: int = 2, rounds: int = 1,
             import_members: int | None = None, log=print) -> dict:
-    chosen = only or {"purchase", "lookup", "segments", "messaging", "import", "what_if"}
+    chosen = only or {"purchase", "lookup", "segments", "messaging", "import", "what_if", "member_list"}
     started = dt.datetime.now(dt.UTC)
     results: dict = {"started": started.isoformat(timespec="seconds"), "machine": describe(urls.owner),
                      "dataset": dataset(urls), "duration_s": duration, "clients": clients, "rounds": rounds,
@@ -440,6 +440,11 @@ def _run(urls: Urls, results: dict, chosen: set[str], *, duration: float, client
 
         log("6. what-if of a draft over the last 12 months")
         results["what_if"] = what_if(urls, LARGE_SLUG, log=log)
+    if "member_list" in chosen:
+        from bench.member_list import member_list
+
+        log("7. member list: searches, filters, sorts, a deep page")
+        results["member_list"] = member_list(urls, LARGE_SLUG, log=log)
 
 
 def summary(results: dict) -> str:
@@ -481,6 +486,13 @@ def summary(results: dict) -> str:
         lines.append(f"| 6. what-if ({w['members']:,} members, {w['purchases']:,} purchases) | {w['seconds']} s, "
                      f"{w['members_per_s']:,} members/s | one SQL pass over the same rows {w['baseline']['seconds']} s "
                      f"| {w['ratio_to_reading']}x | finishes (done) | {_yes(w['status'] == 'done')} |")
+    if "member_list" in results:
+        m = results["member_list"]
+        b = m["baseline"]
+        for name, v in m["variants"].items():
+            lines.append(f"| 7. member list {name} ({v['total']:,} found) | {v['ms']} ms (max {v['max_ms']} ms) | "
+                         f"pk lookup {b['pk_lookup_ms']} ms, count {b['count_members_ms']} ms | {v['to_count']}x count "
+                         f"| | n/a |")
     return "\n".join(lines)
 
 

@@ -20,6 +20,7 @@ from collections import defaultdict
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from rq import Retry
+from rq.timeouts import JobTimeoutException
 from sqlalchemy import func, select
 
 from saas.extensions import db
@@ -50,7 +51,7 @@ from tenants.what_if_models import DONE, FAILED, QUEUED, RUNNING, WhatIfRun
 log = logging.getLogger(__name__)
 
 BATCH = 500  # tier accounts per transaction (and at most this many accounts' windows in memory)
-JOB_TIMEOUT = 6 * 3600
+JOB_TIMEOUT = 12 * 3600  # a timed-out delivery is retried and goes on after its cursor
 JOB_RETRY = (3, [10, 60, 300])
 STALE_AFTER = dt.timedelta(minutes=10)  # a running job that has not moved for this long may be started again
 
@@ -149,6 +150,9 @@ def run_what_if(tenant_id: int, run_id: int) -> None:
         _replay(run_id, attempt)
     except Superseded:
         db.session.rollback()
+    except JobTimeoutException:
+        db.session.rollback()
+        raise  # RQ delivers it again (retries): the next delivery goes on after the cursor
     except Exception:
         log.exception("what-if run %s failed", run_id)
         db.session.rollback()
