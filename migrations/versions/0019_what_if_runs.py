@@ -1,6 +1,8 @@
-"""what-if runs: the program editor's replay of the last twelve months under a draft
+"""what-if runs: the program editor's replay of the last twelve months under a draft; member list sort indexes
 
-A tenant-owned table with row-level security as in 0002-0016.
+A tenant-owned table with row-level security as in 0002-0016. Indexes on members for the member list's sorts
+(joined, points, stored value: their first page read through the index instead of sorting a million members,
+bench/RESULTS.md §7), built CONCURRENTLY on PostgreSQL as in 0005.
 
 Revision ID: 0019
 Revises: 0016
@@ -20,6 +22,26 @@ branch_labels = None
 depends_on = None
 
 JSON_DOC = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql')
+
+
+MEMBER_INDEXES = {
+    'ix_members_tenant_id_joined_on_id': ['tenant_id', 'joined_on', 'id'],
+    'ix_members_tenant_id_points_balance_id': ['tenant_id', 'points_balance', 'id'],
+    'ix_members_tenant_id_stored_value_fen_id': ['tenant_id', 'stored_value_fen', 'id'],
+}
+
+
+def _member_indexes(create: bool):
+    postgres = op.get_bind().dialect.name == 'postgresql'
+    for name, columns in MEMBER_INDEXES.items():
+        if create and postgres:
+            op.create_index(name, 'members', columns, unique=False, postgresql_concurrently=True, if_not_exists=True)
+        elif create:
+            op.create_index(name, 'members', columns, unique=False)
+        elif postgres:
+            op.drop_index(name, table_name='members', postgresql_concurrently=True, if_exists=True)
+        else:
+            op.drop_index(name, table_name='members')
 
 
 def upgrade():
@@ -53,9 +75,19 @@ def upgrade():
     op.create_index(op.f('ix_what_if_runs_tenant_id_requested_at'), 'what_if_runs', ['tenant_id', 'requested_at'],
                     unique=False)
     enable_tenant_rls(op, 'what_if_runs')
+    if op.get_bind().dialect.name == 'postgresql':
+        with op.get_context().autocommit_block():
+            _member_indexes(create=True)
+    else:
+        _member_indexes(create=True)
 
 
 def downgrade():
+    if op.get_bind().dialect.name == 'postgresql':
+        with op.get_context().autocommit_block():
+            _member_indexes(create=False)
+    else:
+        _member_indexes(create=False)
     disable_tenant_rls(op, 'what_if_runs')
     op.drop_index(op.f('ix_what_if_runs_tenant_id_requested_at'), table_name='what_if_runs')
     op.drop_table('what_if_runs')

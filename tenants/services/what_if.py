@@ -58,8 +58,8 @@ STALE_AFTER = dt.timedelta(minutes=10)  # a running job that has not moved for t
 STATUS_LABELS = {QUEUED: _l("Queued"), RUNNING: _l("Running"), DONE: _l("Done"), FAILED: _l("Failed")}
 
 # The figure the result page quotes (bench/RESULTS.md, "What-if"): one run over a tenant of this size.
-BENCH_MEMBERS = 1_000_000
-BENCH_SECONDS: int | None = None
+BENCH_MEMBERS = 100_000
+BENCH_SECONDS: int | None = 967  # bench/results/medium-what-if.json (2 shared cores, load average 8)
 
 
 class Superseded(Exception):

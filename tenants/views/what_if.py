@@ -36,6 +36,8 @@ from tenants.what_if_models import DONE, WhatIfRun
 
 bp = Blueprint("what_if", __name__)
 
+MAX_VERSION = 2**31 - 1  # program_versions.version is an integer column
+
 
 def _run_or_404(run_id: int) -> WhatIfRun:
     run = db.session.get(WhatIfRun, (current_tenant().id, run_id))
@@ -46,9 +48,9 @@ def _run_or_404(run_id: int) -> WhatIfRun:
 
 def _program_page() -> str | None:
     """The program editor's page, once it exists (it is built apart from this one)."""
-    endpoint = "tenant.program_editor.index"
-    if endpoint in current_app.view_functions:
-        return url_for(endpoint)
+    for rule in current_app.url_map.iter_rules():
+        if rule.rule == "/t/<slug>/program" and "GET" in (rule.methods or ()):
+            return url_for(rule.endpoint)
     return None
 
 
@@ -84,7 +86,7 @@ def start():
     try:
         version = None
         if typed["version"]:
-            if not typed["version"].isdigit() or int(typed["version"]) < 1:
+            if not typed["version"].isdigit() or not 1 <= int(typed["version"]) <= MAX_VERSION:
                 raise ServiceError("validation_failed", fields={"version": _("A version number: 1, 2, 3…")})
             version = int(typed["version"])
         if not key or len(key) > 60:

@@ -198,6 +198,9 @@ def test_the_pages_start_a_run_show_its_result_and_refuse_without_a_draft(shop, 
 
     bad = client.post(base, data={"csrf_token": csrf_from(html), "idem": "k-2", "version": "x1"})
     assert bad.status_code == 422 and 'value="x1"' in bad.get_data(as_text=True)
+    for number in ("23800138000", "0", "99"):  # beyond the column, none, and one that does not exist
+        refused = client.post(base, data={"csrf_token": csrf_from(html), "idem": f"k-{number}", "version": number})
+        assert refused.status_code == 422 and f'value="{number}"' in refused.get_data(as_text=True)
 
     draft_with_other_bars()
     html = client.get(base).get_data(as_text=True)
