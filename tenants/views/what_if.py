@@ -81,7 +81,7 @@ def index():
 @require("program.edit")
 def start():
     """Start a what-if of the draft, or of an existing version when one is typed."""
-    typed = {"version": request.form.get("version", "").strip()[:10]}
+    typed = {"version": request.form.get("version", "").strip()[:20]}
     key = request.form.get("idem", "")
     try:
         version = None
