@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     gen.add_argument("--as-of", help="the business day the history leads up to (default: today in Shanghai)")
     runs = argparse.ArgumentParser(add_help=False)
     runs.add_argument("--duration", type=float, default=20, help="seconds per measured load (wrk, pgbench)")
-    runs.add_argument("--only", help="comma-separated: purchase,lookup,segments,messaging,import")
+    runs.add_argument("--only", help="comma-separated: purchase,lookup,segments,messaging,import,what_if,member_list")
     runs.add_argument("--import-members", type=int,
                       help="rows of the legacy file of scenario 5 (default: the big tenant's members)")
     runs.add_argument("--clients", type=int, default=2, help="wrk connections = pgbench clients")

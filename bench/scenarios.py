@@ -395,7 +395,7 @@ def dataset(urls: Urls, slug: str = LARGE_SLUG) -> dict:
 
 def run_all(urls: Urls, *, duration: float = 20, only: set[str] | None = None, clients: int = 2, rounds: int = 1,
             import_members: int | None = None, log=print) -> dict:
-    chosen = only or {"purchase", "lookup", "segments", "messaging", "import"}
+    chosen = only or {"purchase", "lookup", "segments", "messaging", "import", "what_if", "member_list"}
     started = dt.datetime.now(dt.UTC)
     results: dict = {"started": started.isoformat(timespec="seconds"), "machine": describe(urls.owner),
                      "dataset": dataset(urls), "duration_s": duration, "clients": clients, "rounds": rounds,
@@ -435,6 +435,16 @@ def _run(urls: Urls, results: dict, chosen: set[str], *, duration: float, client
         members = import_members or results["dataset"]["big_tenant_members"]
         log(f"5. CSV import of {members:,} legacy members")
         results["import"] = legacy_import(urls, members, log=log)
+    if "what_if" in chosen:
+        from bench.what_if import what_if
+
+        log("6. what-if of a draft over the last 12 months")
+        results["what_if"] = what_if(urls, LARGE_SLUG, log=log)
+    if "member_list" in chosen:
+        from bench.member_list import member_list
+
+        log("7. member list: searches, filters, sorts, a deep page")
+        results["member_list"] = member_list(urls, LARGE_SLUG, log=log)
 
 
 def summary(results: dict) -> str:
@@ -471,6 +481,18 @@ def summary(results: dict) -> str:
                      f"{p['created_members']:,} members, {p['error_rows']:,} rows refused | COPY {b['rows_per_s']:,} "
                      f"rows/s ({b['seconds']} s) | {i['ratio_to_copy']}x | >= {TARGETS['import_ratio']}x | "
                      f"{_yes(i['met'])} |")
+    if "what_if" in results:
+        w = results["what_if"]
+        lines.append(f"| 6. what-if ({w['members']:,} members, {w['purchases']:,} purchases) | {w['seconds']} s, "
+                     f"{w['members_per_s']:,} members/s | one SQL pass over the same rows {w['baseline']['seconds']} s "
+                     f"| {w['ratio_to_reading']}x | finishes (done) | {_yes(w['status'] == 'done')} |")
+    if "member_list" in results:
+        m = results["member_list"]
+        b = m["baseline"]
+        for name, v in m["variants"].items():
+            lines.append(f"| 7. member list {name} ({v['total']:,} found) | {v['ms']} ms (max {v['max_ms']} ms) | "
+                         f"pk lookup {b['pk_lookup_ms']} ms, count {b['count_members_ms']} ms | {v['to_count']}x count "
+                         f"| | n/a |")
     return "\n".join(lines)
 
 

@@ -106,6 +106,10 @@ class Member(TenantOwned, db.Model):
         Index("ix_members_tenant_id_name", "tenant_id", "name"),
         # Every evaluation of a tier account loads its members' activities through this (bench/RESULTS.md §1).
         Index("ix_members_tenant_id_tier_account_id", "tenant_id", "tier_account_id"),
+        # The member list's sorts read their first page through these (bench/RESULTS.md §7).
+        Index("ix_members_tenant_id_joined_on_id", "tenant_id", "joined_on", "id"),
+        Index("ix_members_tenant_id_points_balance_id", "tenant_id", "points_balance", "id"),
+        Index("ix_members_tenant_id_stored_value_fen_id", "tenant_id", "stored_value_fen", "id"),
         _fk(["tier_account_id"], "tier_accounts"),
         _fk(["enrolled_store_id"], "stores"),
         _fk(["referrer_id"], "members"),

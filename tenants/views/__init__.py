@@ -23,6 +23,7 @@ def register(app) -> None:
         staff,
         stores,
         tenant_logo,
+        what_if,
     )
 
     parent = Blueprint("tenant", __name__, url_prefix="/t/<slug>")
@@ -41,5 +42,6 @@ def register(app) -> None:
     parent.register_blueprint(imports.bp)
     parent.register_blueprint(reward_stock.bp)
     parent.register_blueprint(counter.bp)
+    parent.register_blueprint(what_if.bp)
     parent.register_blueprint(billing_bp)
     app.register_blueprint(parent)

@@ -1,7 +1,7 @@
 """The two tenants of the isolation suite and the instruments it measures them with.
 
 `own_one_of_everything` gives a tenant one object of every type the URLs name (staff, invitation, store,
-region, member, card, purchase, tablet, API key, member import, reward), each carrying a marker in its
+region, member, card, purchase, tablet, API key, member import, reward, what-if run), each carrying a marker in its
 name, so that a page that shows another tenant's data can be caught by a substring. `Fingerprint` reads
 every table as the database superuser (row-level security does not apply to it), so that a write to either
 tenant's rows is seen whatever the app's own guards believe.
@@ -34,6 +34,7 @@ from tenants.services.members import enroll_member
 from tenants.services.programs import post_program_version
 from tenants.services.purchases import LineIn, record_purchase
 from tenants.services.reward_stock import receive as receive_reward_stock
+from tenants.services.what_if import create_run as create_what_if_run
 
 
 @dataclass
@@ -103,6 +104,7 @@ def own_one_of_everything(tenant, marker: str, phone: str) -> Owned:
         asked = request_adjustment(member_id=member.id, delta_raw="5000", reason=f"{marker} request",
                                    actor_id=owner.id, business_at=now)  # above the threshold: it waits
         change = request_identity_change(member, "name", f"{marker} 新名字", actor_id=owner.id)
+        what_if = create_what_if_run(actor_id=owner.id, version=version)  # queued, never run: its page polls
         db.session.commit()
         return Owned(
             ids={"staff_id": str(issued.user.id), "store_id": str(store.id), "token": issued.token,
@@ -110,7 +112,7 @@ def own_one_of_everything(tenant, marker: str, phone: str) -> Owned:
                  "card_id": str(card.id), "device_id": str(device.id), "import_id": str(member_import.id),
                  "item_code": code, "region_id": str(region.id), "number": card.number, "version": str(version),
                  "phone": phone, "request_id": str(asked["request_id"]), "change_id": str(change.id),
-                 "publish_request_id": str(publish_id)},
+                 "publish_request_id": str(publish_id), "run_id": str(what_if.id)},
             marker=marker, phone=phone, card_number=card.number,
             emails=[clerk_email, owner.email],
         )

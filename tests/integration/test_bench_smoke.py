@@ -13,9 +13,11 @@ import pytest
 from bench.checks import check
 from bench.generate import LARGE_SLUG, generate
 from bench.importing import legacy_import
+from bench.member_list import member_list
 from bench.scenarios import TARGETS, lookup, messaging, prepare, segments, summary
 from bench.server import gunicorn
 from bench.settings import size_named, urls_from_env
+from bench.what_if import what_if
 
 pytestmark = pytest.mark.postgres
 
@@ -70,6 +72,21 @@ def test_the_generator_loads_consistent_ledgers_and_the_scenarios_report_figures
     assert imported["product"]["created_members"] == imported["product"]["valid_rows"] == 400 - planted
     assert imported["product"]["status"] == "committed" and imported["ratio_to_copy"] > 0
 
+    replayed = what_if(urls, LARGE_SLUG, log=lambda _m: None)
+    assert replayed["status"] == "done" and replayed["accounts"] == replayed["total"] > 0
+    assert replayed["members"] == SMALL.members and replayed["purchases"] > 0
+    assert replayed["points_actual"] > 0 and replayed["up"] >= 0 and replayed["down"] >= 0
+    assert replayed["seconds"] > 0 and replayed["baseline"]["seconds"] > 0 and replayed["ratio_to_reading"] > 0
+
+    listed = member_list(urls, LARGE_SLUG, repeat=1, log=lambda _m: None)
+    variants = listed["variants"]
+    assert variants["all"]["total"] == SMALL.members and variants["all"]["rows"] == 20
+    for name in ("phone", "card"):
+        assert variants[name]["total"] == 1, (name, variants[name])
+    assert variants["last4"]["total"] >= 1 and variants["page_500"]["rows"] == 20
+    assert all(v["ms"] > 0 for v in variants.values()) and listed["baseline"]["pk_lookup_ms"] > 0
+
     assert messaging()["status"]
-    table = summary({"lookup": looked, "segments": segmented, "messaging": messaging(), "import": imported})
-    assert table.count("\n") == 1 + 5 + 1 + 2 and f"<= {TARGETS['lookup_ratio']}x" in table
+    table = summary({"lookup": looked, "segments": segmented, "messaging": messaging(), "import": imported,
+                     "what_if": replayed, "member_list": listed})
+    assert table.count("\n") == 1 + 5 + 1 + 2 + 1 + len(variants) and f"<= {TARGETS['lookup_ratio']}x" in table

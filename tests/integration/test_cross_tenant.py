@@ -8,6 +8,7 @@ from tenants.imports_models import MemberImport
 from tenants.models import ApiKey, Card, PointsAdjustmentRequest, ProgramPublishRequest, RewardStock, Store
 from tenants.profile_models import IdentityChangeRequest
 from tenants.scoping import tenant_context
+from tenants.what_if_models import WhatIfRun
 from tests.conftest import csrf_from
 from tests.factories import make_staff
 from tests.integration.isolation_support import own_one_of_everything
@@ -52,6 +53,7 @@ def test_every_tenant_url_with_an_id_answers_404_for_another_tenants_ids(app, cl
         assert db.session.get(IdentityChangeRequest, (tenant_b.id, int(b_ids["change_id"]))).status == "pending"
         publish = db.session.get(ProgramPublishRequest, (tenant_b.id, int(b_ids["publish_request_id"])))
         assert publish.status == "pending"
+        assert db.session.get(WhatIfRun, (tenant_b.id, int(b_ids["run_id"]))).status == "queued"
     assert len(checked) >= len(rules)
 
 

@@ -72,7 +72,7 @@ NOT_A_ROUTE = {
 }
 # URL arguments naming an object of one store, and those naming something of the whole tenant.
 STORE_ARGS = {"member_id", "staff_id", "store_id", "device_id", "purchase_id", "card_id", "request_id", "change_id"}
-TENANT_ARGS = {"import_id", "key_id", "item_code", "token", "region_id", "version", "publish_request_id"}
+TENANT_ARGS = {"import_id", "key_id", "item_code", "token", "region_id", "version", "publish_request_id", "run_id"}
 # Ends the person's session or changes what every later request sees: last, in this order.
 LAST = ("tenant.stores.active", "tenant.counter.lock", "tenant.auth.logout")
 ROLES = [r.value for r in Role]
