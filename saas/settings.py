@@ -9,6 +9,8 @@ DEFAULTS = {
     "phone_region": "CN",
     # A manual points adjustment of more than this many points (either way) waits for a second person.
     "adjust_approval_points": 1000,
+    # A manual stored-value adjustment of more than this many fen (either way) waits for a second person.
+    "adjust_approval_fen": 50000,
 }
 
 

@@ -14,6 +14,7 @@ def register(app) -> None:
         counter,
         dashboard,
         imports,
+        member_cards,
         members,
         regions,
         reward_stock,
@@ -32,6 +33,7 @@ def register(app) -> None:
     parent.register_blueprint(audit_log.bp)
     parent.register_blueprint(settings.bp)
     parent.register_blueprint(members.bp)
+    parent.register_blueprint(member_cards.bp)
     parent.register_blueprint(imports.bp)
     parent.register_blueprint(reward_stock.bp)
     parent.register_blueprint(counter.bp)

@@ -25,7 +25,7 @@ from saas.permissions import can
 from saas.text import clean_name
 from tenants.access import visible_store_ids, visible_stores
 from tenants.domain.segments import lifecycle_bars
-from tenants.models import Member, PointsAdjustmentRequest, PointsEntry, Store, StoredValueEntry
+from tenants.models import Member, PointsAdjustmentRequest, Store
 from tenants.pagination import paginate
 from tenants.programs import business_today, program_in_force
 from tenants.services.adjustments import approval_threshold, decide, request_adjustment
@@ -39,6 +39,7 @@ from tenants.services.purchases import member_purchases
 from tenants.services.tiers import explain_member
 from tenants.views.counter_present import id_document_view, tier_status
 from tenants.views.counter_session import new_key, tier_label
+from tenants.views.member_cards import approval_rows, page_extras
 
 bp = Blueprint("members", __name__)
 
@@ -101,17 +102,6 @@ def index():
                   full=can(current_user.role, "members.view_full"), filtered=any(typed.values()))
 
 
-# How the ledgers name their entries (a kind not listed is shown as written).
-POINTS_KINDS = {"earn": _l("Earned"), "birthday": _l("Birthday bonus"), "release": _l("Became usable"),
-                "redeem": _l("Redeemed"), "return_give_back": _l("Given back by a return"),
-                "return_take_back": _l("Taken back by a return"), "expire": _l("Expired"), "adjust": _l("Adjusted"),
-                "import": _l("Imported")}
-SV_KINDS = {"top_up": _l("Top-up"), "bonus": _l("Top-up bonus"), "pay": _l("Paid with the balance"),
-            "refund_credit": _l("Refunded to the balance"), "expire": _l("Expired"),
-            "close_refund": _l("Refunded on closing"), "forfeit": _l("Forfeited"), "import": _l("Imported")}
-LEDGER_ROWS = 30
-
-
 def member_in_scope_or_404(member_id: int) -> Member:
     """The member, if enrolled in a store the person may see (whole-tenant scope sees every member)."""
     member = db.session.get(Member, (current_user.tenant_id, member_id))
@@ -137,11 +127,6 @@ def _member_page(member: Member, **extra) -> dict:
     except ServiceError:  # no program in force
         explanation = {"tier": None, "reasons": [], "upgrades": [], "keep": None}
     data = member_json(member, today)
-    points = db.session.scalars(select(PointsEntry).where(PointsEntry.member_id == member.id)
-                                .order_by(PointsEntry.created_at.desc(), PointsEntry.id.desc()).limit(LEDGER_ROWS))
-    stored = db.session.scalars(select(StoredValueEntry).where(StoredValueEntry.member_id == member.id)
-                                .order_by(StoredValueEntry.created_at.desc(), StoredValueEntry.id.desc())
-                                .limit(LEDGER_ROWS))
     staff_ids = {member.responsible_staff_id, member.enrolled_by} - {None}
     staff = ({p.id: p.name for p in db.session.scalars(select(StaffUser).where(StaffUser.id.in_(staff_ids)))}
              if staff_ids else {})
@@ -151,6 +136,7 @@ def _member_page(member: Member, **extra) -> dict:
     if scope is not None:
         people = people.where(StaffUser.store_id.in_(scope))
     return {"member": member, "data": data, "people": list(db.session.scalars(people)), "errors": {},
+            **page_extras(member),
             "typed": {"notes": member.notes, "tags": "、".join(member.tags or []), "delta": "", "reason": ""},
             "threshold": approval_threshold(), "new_key": new_key, "genders": GENDERS, "editing": False,
             "profile_typed": {"name": member.name, "phone": member.phone or "", "email": member.email or "",
@@ -161,8 +147,7 @@ def _member_page(member: Member, **extra) -> dict:
                 PointsAdjustmentRequest.member_id == member.id, PointsAdjustmentRequest.status == "pending"))),
             "tier_name": tier_label(program, data["tier"]["code"]),
             "status_items": tier_status(explanation, program) if program else [], "cards": member_cards(member.id),
-            "points": list(points), "stored": list(stored), "purchases": member_purchases(member.id, limit=10),
-            "points_kinds": POINTS_KINDS, "sv_kinds": SV_KINDS, "staff": staff, "store": store,
+            "purchases": member_purchases(member.id, limit=10), "staff": staff, "store": store,
             "full": can(current_user.role, "members.view_full"), "id_document": _id_document(member), **extra}
 
 
@@ -306,7 +291,7 @@ def _approval_rows():
 @require("points.adjust")
 def approvals():
     return render("tenants/members/approvals.html", "tenants/members/_approvals.html", rows=_approval_rows(),
-                  errors={})
+                  errors={}, **approval_rows())
 
 
 @bp.post("/approvals/<int:request_id>")
@@ -323,7 +308,7 @@ def decide_approval(request_id: int):
     except ServiceError as err:
         db.session.rollback()
         return render("tenants/members/approvals.html", "tenants/members/_approvals.html", rows=_approval_rows(),
-                      errors={request_id: next(iter(err.fields.values()), err.message)}), 422
+                      errors={request_id: next(iter(err.fields.values()), err.message)}, **approval_rows()), 422
     flash(_("Approved: the points are posted.") if status == "applied" else _("Rejected: nothing was posted."),
           "success")
     return redirect(url_for("tenant.members.approvals"))

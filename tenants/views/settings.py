@@ -22,6 +22,7 @@ from saas.forms import choices, place_errors
 from saas.htmx import render
 from saas.i18n import LANGUAGE_NAMES
 from saas.models import Tenant
+from tenants.domain.money import format_fen
 from tenants.scoping import current_tenant_id
 from tenants.services.errors import ServiceError
 from tenants.services.tenant_settings import (
@@ -56,6 +57,8 @@ class SettingsForm(FlaskForm):
                                validate_choice=False)
     adjust_approval_points = StringField(_l("Points adjustments above this many points need a second person"),
                                          render_kw={"inputmode": "numeric", "maxlength": 9})
+    adjust_approval_fen = StringField(_l("Stored-value adjustments above this amount (yuan) need a second person"),
+                                      render_kw={"inputmode": "decimal", "maxlength": 14})
 
 
 def _offset(zone: str) -> str:
@@ -67,7 +70,7 @@ def _offset(zone: str) -> str:
 
 def _form(tenant: Tenant) -> SettingsForm:
     values = current_settings(tenant)
-    form = SettingsForm(data=values)
+    form = SettingsForm(data={**values, "adjust_approval_fen": format_fen(values["adjust_approval_fen"])})
     locale = Locale.parse(str(get_locale()))
     form.locale.choices = choices(LANGUAGE_NAMES.items())
     zones = dict.fromkeys((*COMMON_ZONES, values["timezone"]))
