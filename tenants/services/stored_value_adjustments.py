@@ -12,6 +12,7 @@ approving at once post it once. Every step is audited; each operation commits on
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal, InvalidOperation
 
 from flask import has_request_context
@@ -60,6 +61,8 @@ def parse_yuan_amount(raw, field: str = "amount", *, allow_zero: bool = False, m
     problem = _("An amount in yuan such as 12.34, more than 0 and up to %(max)s.", max=money(maximum))
     if allow_zero:
         problem = _("An amount in yuan such as 500 or 12.34, from 0 to %(max)s.", max=money(maximum))
+    if not re.fullmatch(r"[0-9]+(\.[0-9]+)?|\.[0-9]+", text):  # no sign, exponent, NaN or Infinity
+        raise ServiceError("validation_failed", fields={field: problem})
     try:
         value = Decimal(text)
     except InvalidOperation:

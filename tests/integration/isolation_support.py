@@ -1,10 +1,10 @@
 """The two tenants of the isolation suite and the instruments it measures them with.
 
 `own_one_of_everything` gives a tenant one object of every type the URLs name (staff, invitation, store,
-region, member, card, purchase, tablet, API key, member import, reward), each carrying a marker in its
-name, so that a page that shows another tenant's data can be caught by a substring. `Fingerprint` reads
-every table as the database superuser (row-level security does not apply to it), so that a write to either
-tenant's rows is seen whatever the app's own guards believe.
+region, member, card, purchase, tablet, API key, member import, reward, points and stored-value requests),
+each carrying a marker in its name, so that a page that shows another tenant's data can be caught by a
+substring. `Fingerprint` reads every table as the database superuser (row-level security does not apply to
+it), so that a write to either tenant's rows is seen whatever the app's own guards believe.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from tenants.services.members import enroll_member
 from tenants.services.programs import post_program_version
 from tenants.services.purchases import LineIn, record_purchase
 from tenants.services.reward_stock import receive as receive_reward_stock
+from tenants.services.stored_value_adjustments import request_adjustment as request_sv_adjustment
 
 
 @dataclass
@@ -96,13 +97,16 @@ def own_one_of_everything(tenant, marker: str, phone: str) -> Owned:
         version = db.session.query(ProgramVersion).order_by(ProgramVersion.version.desc()).first().version
         asked = request_adjustment(member_id=member.id, delta_raw="5000", reason=f"{marker} request",
                                    actor_id=owner.id, business_at=now)  # above the threshold: it waits
+        sv_asked = request_sv_adjustment(member_id=member.id, direction="credit", amount_raw="5000",
+                                         reason=f"{marker} balance request", actor_id=owner.id, business_at=now)
         db.session.commit()
         return Owned(
             ids={"staff_id": str(issued.user.id), "store_id": str(store.id), "token": issued.token,
                  "key_id": str(api_key.id), "member_id": str(member.id), "purchase_id": str(purchase["id"]),
                  "card_id": str(card.id), "device_id": str(device.id), "import_id": str(member_import.id),
                  "item_code": code, "region_id": str(region.id), "number": card.number, "version": str(version),
-                 "phone": phone, "request_id": str(asked["request_id"])},
+                 "phone": phone, "request_id": str(asked["request_id"]),
+                 "sv_request_id": str(sv_asked["request_id"])},
             marker=marker, phone=phone, card_number=card.number,
             emails=[clerk_email, owner.email],
         )

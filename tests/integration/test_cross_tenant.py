@@ -9,7 +9,16 @@ from saas.models import CounterDevice, Invitation, StaffUser
 from saas.staff import invite_staff
 from tenants.counter import register_device
 from tenants.imports_models import MemberImport
-from tenants.models import ApiKey, Card, PointsAdjustmentRequest, ProgramVersion, Region, RewardStock, Store
+from tenants.models import (
+    ApiKey,
+    Card,
+    PointsAdjustmentRequest,
+    ProgramVersion,
+    Region,
+    RewardStock,
+    Store,
+    StoredValueAdjustmentRequest,
+)
 from tenants.scoping import tenant_context
 from tenants.services.adjustments import request_adjustment
 from tenants.services.api_keys import create_api_key
@@ -18,6 +27,7 @@ from tenants.services.members import enroll_member
 from tenants.services.programs import post_program_version
 from tenants.services.purchases import LineIn, record_purchase
 from tenants.services.reward_stock import receive as receive_reward_stock
+from tenants.services.stored_value_adjustments import request_adjustment as request_sv_adjustment
 from tests.conftest import csrf_from
 from tests.factories import make_staff
 from tests.integration.test_counter import open_counter
@@ -52,11 +62,14 @@ def ids_of_tenant_b(tenant_b) -> dict[str, str]:
         receive_reward_stock("b-only-gift", 5)
         asked = request_adjustment(member_id=member.id, delta_raw="5000", reason="B's request", actor_id=owner.id,
                                    business_at=now)
+        sv_asked = request_sv_adjustment(member_id=member.id, direction="credit", amount_raw="5000",
+                                         reason="B's balance request", actor_id=owner.id, business_at=now)
         db.session.commit()
         return {"staff_id": str(issued.user.id), "store_id": str(store.id), "token": issued.token,
                 "key_id": str(api_key.id), "member_id": str(member.id), "purchase_id": purchase["id"],
                 "card_id": str(card.id), "device_id": str(device.id), "import_id": str(member_import.id),
-                "item_code": "b-only-gift", "region_id": str(region.id), "request_id": str(asked["request_id"])}
+                "item_code": "b-only-gift", "region_id": str(region.id), "request_id": str(asked["request_id"]),
+                "sv_request_id": str(sv_asked["request_id"])}
 
 
 def tenant_rules(app):
@@ -89,6 +102,8 @@ def test_every_tenant_url_with_an_id_answers_404_for_another_tenants_ids(app, cl
         assert db.session.get(MemberImport, (tenant_b.id, int(b_ids["import_id"]))).status == "uploaded"
         assert db.session.query(RewardStock).one().stock == 5
         assert db.session.get(PointsAdjustmentRequest, (tenant_b.id, int(b_ids["request_id"]))).status == "pending"
+        assert db.session.get(StoredValueAdjustmentRequest,
+                              (tenant_b.id, int(b_ids["sv_request_id"]))).status == "pending"
     assert len(checked) >= len(rules)
 
 

@@ -72,6 +72,7 @@ FORM_FIELDS = {
     "device_id": "device_id", "key_id": "key_id", "item_code": "item_code", "code": "item_code",
     "number": "number", "card": "number", "card_number": "number", "new_number": "number", "token": "token",
     "version": "version", "q": "phone", "phone": "phone", "request_id": "request_id",
+    "sv_request_id": "sv_request_id",
     "actor": "staff_id", "member": "member_id", "store": "store_id",
 }
 API_FIELDS = {"member_id": int, "member_ids": list, "store_id": int, "purchase_id": int, "card": str,
