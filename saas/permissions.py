@@ -56,6 +56,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "members.export": frozenset({O, A, M}),
     "members.import": frozenset({O, A}),  # legacy members from a CSV/XLSX file, with their balances
     "points.adjust": frozenset({O, A, M}),
+    "stored_value.adjust": frozenset({O, A, M}),  # manual balance corrections (four eyes above the threshold)
+    "cards.manage": frozenset({O, A, R, M}),  # the member page's cards: issue, PIN, loss, replace, exchange, close
     "tiers.grant": frozenset({O, A}),  # 总部授予: a tier by HQ or campaign grant, with a reason (audited)
     "rewards.stock": frozenset({O, A, M}),  # receive and count reward catalogue stock
     "care.followups": frozenset({O, A, R, M, V}),

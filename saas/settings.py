@@ -11,6 +11,8 @@ DEFAULTS = {
     "adjust_approval_points": 1000,
     # A program version published by anyone but an owner waits for an owner's approval (owners only change it).
     "program_publish_needs_owner": False,
+    # A manual stored-value adjustment of more than this many fen (either way) waits for a second person.
+    "adjust_approval_fen": 50000,
 }
 
 

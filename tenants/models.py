@@ -260,6 +260,7 @@ class StoredValueEntry(TenantOwned, db.Model):
     reason: Mapped[str] = mapped_column(String(200), default="")
     program_version: Mapped[int] = mapped_column(Integer)
     staff_id: Mapped[int | None] = mapped_column(BigInteger)
+    approved_by: Mapped[int | None] = mapped_column(BigInteger)  # a manual adjustment's second person
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -561,3 +562,29 @@ class ProgramPublishRequest(TenantOwned, db.Model):
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     decision_note: Mapped[str] = mapped_column(String(200), default="")
     version: Mapped[int | None] = mapped_column(Integer)  # the version it became, once published
+
+
+class StoredValueAdjustmentRequest(TenantOwned, db.Model):
+    """A manual stored-value adjustment above the tenant's `adjust_approval_fen`, waiting for a second person.
+
+    Status: pending → applied (approved: posted, `approved_by` on its ledger entries) or rejected, moved from
+    pending by a conditional update (one decision per request), as points adjustment requests.
+    """
+
+    __tablename__ = "stored_value_adjustment_requests"
+    __table_args__ = (
+        Index(None, "tenant_id", "status", "requested_at"),
+        _fk(["member_id"], "members"),
+        _fk(["requested_by"], "staff_users"),
+        _fk(["decided_by"], "staff_users"),
+    )
+
+    member_id: Mapped[int] = mapped_column(BigInteger)
+    delta_fen: Mapped[int] = mapped_column(BigInteger)  # signed fen: + credit, − debit
+    reason: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | applied | rejected
+    requested_by: Mapped[int] = mapped_column(BigInteger)
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_by: Mapped[int | None] = mapped_column(BigInteger)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    decision_note: Mapped[str] = mapped_column(String(200), default="")

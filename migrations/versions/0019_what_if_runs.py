@@ -5,7 +5,7 @@ A tenant-owned table with row-level security as in 0002-0016. Indexes on members
 bench/RESULTS.md §7), built CONCURRENTLY on PostgreSQL as in 0005.
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-04 02:00:00
 
 """
@@ -17,7 +17,7 @@ from saas.rls import disable_tenant_rls, enable_tenant_rls
 
 # revision identifiers, used by Alembic.
 revision = '0019'
-down_revision = '0017'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 

@@ -118,6 +118,11 @@ READ_ONLY_OPEN: dict[str, Open] = {
     "tenant.counter.sales.purchase_return": Open("a return gives back points and stored value"),
     "tenant.counter.sales.card_lost": Open("block a lost card: protects the balance"),
     "tenant.counter.sales.card_replace": Open("the replacement card carries the balance"),
+    # The same from the member page in the back office.
+    "tenant.member_cards.loss": Open("block a lost card: protects the balance"),
+    "tenant.member_cards.replace": Open("the replacement card carries the balance"),
+    "tenant.member_cards.exchange": Open("the exchanged card carries the balance"),
+    "tenant.member_cards.close": Open("close a card and refund its stored value"),
     # The same through the JSON API (POS systems).
     "api_v1.preview_purchase": Open("preview a purchase (writes nothing)"),
     "api_v1.lookup_member": Open("find a member by phone or card in the body (writes nothing)"),

@@ -90,6 +90,8 @@ def replace_card(program: Program, old: Card, new_number: str, on: date, holiday
     """
     if old.status == CLOSED:
         raise DomainError("card_closed", number=old.number)
+    if old.status in (REPLACED, EXCHANGED):  # replaced already (two people at once): its number stays refused
+        raise DomainError("card_replaced", number=old.number)
     if old.status != LOST or old.blocked_at is None:
         raise DomainError("card_not_lost", number=old.number)
     kind = program.card_type(old.card_type)

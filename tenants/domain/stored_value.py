@@ -27,6 +27,7 @@ REFUND_CREDIT = "refund_credit"
 EXPIRE = "expire"
 CLOSE_REFUND = "close_refund"
 FORFEIT = "forfeit"
+ADJUST = "adjust"
 
 
 @dataclass(frozen=True)
@@ -233,6 +234,30 @@ def credit_refund(program: Program, lot_id: str, amount_fen: int, on: date, ref:
         entries=(StoredValueEntry(REFUND_CREDIT, lot_id, on, principal_fen=amount_fen, ref=ref),),
         amount_fen=amount_fen,
     )
+
+
+def adjust_stored_value(program: Program, lots: Sequence[StoredValueLot], delta_fen: int, on: date, lot_id: str,
+                        ref: str = "") -> StoredValueMovement:
+    """A manual adjustment of ``delta_fen`` (signed; the reason and the approval are the service's).
+
+    A credit is a new lot of principal (a correction gives back the member's own money: refundable on
+    closing), expiring like a top-up made on ``on``. A debit is taken like a payment from the usable lots,
+    soonest-expiring first and bonus before principal, with no PIN (the member is not paying); never
+    below zero: DomainError insufficient_balance. A program without stored value takes no credit (what is
+    left of an earlier program's balances can still be debited).
+    """
+    if delta_fen == 0:
+        raise DomainError("invalid_amount", amount_fen=delta_fen)
+    if delta_fen > 0:
+        if not program.stored_value.enabled:
+            raise DomainError("stored_value_disabled")
+        months = program.stored_value.expiry_months
+        lot = StoredValueLot(lot_id, delta_fen, 0, on, add_months(on, months) if months else None)
+        return StoredValueMovement(lots=(*lots, lot),
+                                   entries=(StoredValueEntry(ADJUST, lot_id, on, principal_fen=delta_fen, ref=ref),),
+                                   amount_fen=delta_fen)
+    taken = pay_from_balance(program, lots, -delta_fen, on, verified=True, ref=ref)
+    return replace(taken, entries=tuple(replace(e, kind=ADJUST) for e in taken.entries), amount_fen=delta_fen)
 
 
 def expire_stored_value(lots: Sequence[StoredValueLot], as_of: date, ref: str = "") -> StoredValueMovement:

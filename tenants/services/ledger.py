@@ -123,7 +123,8 @@ def sv_domain_lots(rows: dict[str, StoredValueLot]) -> list[dsv.StoredValueLot]:
 
 
 def apply_stored_value(member: Member, rows: dict[str, StoredValueLot], movement: dsv.StoredValueMovement, *,
-                       version: int, staff_id: int | None = None, reason: str = "") -> int:
+                       version: int, staff_id: int | None = None, reason: str = "",
+                       approved_by: int | None = None) -> int:
     for lot in movement.lots:
         row = rows.get(lot.lot_id)
         if row is None:
@@ -139,6 +140,7 @@ def apply_stored_value(member: Member, rows: dict[str, StoredValueLot], movement
             member_id=member.id, lot_id=int(entry.lot_id) if entry.lot_id else None, kind=entry.kind,
             principal_fen=entry.principal_fen, bonus_fen=entry.bonus_fen, business_date=entry.on,
             ref=str(entry.ref or "")[:60], reason=reason[:200], program_version=version, staff_id=staff_id,
+            approved_by=approved_by,
         ))
         delta += entry.principal_fen + entry.bonus_fen
     member.stored_value_fen += delta

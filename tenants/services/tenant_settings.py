@@ -1,4 +1,5 @@
-"""The tenant's own settings page: business name, language, time zone, currency, POS back-dating, phone region.
+"""The tenant's own settings page: business name, language, time zone, currency, POS back-dating, phone region,
+the approval thresholds of manual points and stored-value adjustments.
 
 One call checks every field (and says why in our words), changes the tenant row and its settings, writes an
 audit entry naming each change, and commits once.
@@ -21,6 +22,7 @@ from saas.text import clean_name
 from tenants.models import Purchase, TopUp
 from tenants.scoping import current_tenant_id
 from tenants.services.errors import ServiceError
+from tenants.services.stored_value_adjustments import parse_yuan_amount
 
 NAME_MAX_LENGTH = 120
 LOCALES = ("zh_CN", "en")
@@ -36,7 +38,8 @@ def current_settings(tenant: Tenant) -> dict:
             "backdate_days": tenant_setting(tenant, "backdate_days"),
             "phone_region": tenant_setting(tenant, "phone_region"),
             "adjust_approval_points": tenant_setting(tenant, "adjust_approval_points"),
-            "program_publish_needs_owner": bool(tenant_setting(tenant, "program_publish_needs_owner"))}
+            "program_publish_needs_owner": bool(tenant_setting(tenant, "program_publish_needs_owner")),
+            "adjust_approval_fen": tenant_setting(tenant, "adjust_approval_fen")}
 
 
 def money_recorded() -> bool:
@@ -81,6 +84,11 @@ def _checked(values: dict, tenant: Tenant) -> dict:
     clean["program_publish_needs_owner"] = (
         bool(tenant_setting(tenant, "program_publish_needs_owner")) if raw_owner is None
         else raw_owner is True or str(raw_owner).strip().lower() in ("y", "on", "1", "true", "yes"))
+    try:  # typed in yuan, kept in fen
+        clean["adjust_approval_fen"] = parse_yuan_amount(values.get("adjust_approval_fen"), "adjust_approval_fen",
+                                                         allow_zero=True)
+    except ServiceError as err:
+        errors.update(err.fields)
     if errors:
         raise ServiceError("validation_failed", fields=errors)
     return clean
@@ -101,7 +109,8 @@ def update_settings(values: dict, actor_id: int | None) -> dict:
     for key in ("name", "locale", "timezone", "currency"):
         setattr(tenant, key, clean[key])
     settings = dict(tenant.settings or {})
-    for key in ("backdate_days", "phone_region", "adjust_approval_points", "program_publish_needs_owner"):
+    for key in ("backdate_days", "phone_region", "adjust_approval_points", "adjust_approval_fen",
+                "program_publish_needs_owner"):
         if clean[key] == DEFAULTS[key]:
             settings.pop(key, None)
         else:

@@ -14,6 +14,7 @@ def register(app) -> None:
         counter,
         dashboard,
         imports,
+        member_cards,
         member_profile,
         members,
         program_versions,
@@ -39,6 +40,7 @@ def register(app) -> None:
     parent.register_blueprint(member_profile.bp)
     parent.register_blueprint(tenant_logo.bp)
     parent.register_blueprint(program_versions.bp)
+    parent.register_blueprint(member_cards.bp)
     parent.register_blueprint(imports.bp)
     parent.register_blueprint(reward_stock.bp)
     parent.register_blueprint(counter.bp)

@@ -15,8 +15,7 @@ from tenants.services.consent import set_consent
 from tenants.services.errors import ServiceError
 from tenants.services.idempotency import run_idempotent
 from tenants.services.identity_changes import decide_identity_change
-from tenants.views.member_profile_present import identity_approval_rows
-from tenants.views.members import _approval_rows, _member_page, member_in_scope_or_404
+from tenants.views.members import _member_page, approvals_page, member_in_scope_or_404
 
 bp = Blueprint("member_profile", __name__)
 
@@ -61,9 +60,7 @@ def decide_identity(change_id: int):
         status = decide_identity_change(change_id=row.id, approve=approve, actor_id=current_user.id)
     except ServiceError as err:
         db.session.rollback()
-        return render("tenants/members/approvals.html", "tenants/members/_approvals.html", rows=_approval_rows(),
-                      errors={}, identity_rows=identity_approval_rows(),
-                      identity_errors={change_id: next(iter(err.fields.values()), err.message)}), 422
+        return approvals_page(identity_errors={change_id: next(iter(err.fields.values()), err.message)})
     flash(_("Approved: the member's record is changed.") if status == "applied"
           else _("Rejected: the member's record stays as it was."), "success")
     return redirect(url_for("tenant.members.approvals"))

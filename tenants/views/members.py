@@ -25,7 +25,7 @@ from saas.permissions import can
 from saas.text import clean_name
 from tenants.access import visible_store_ids, visible_stores
 from tenants.domain.segments import lifecycle_bars
-from tenants.models import Member, PointsAdjustmentRequest, PointsEntry, Store, StoredValueEntry
+from tenants.models import Member, PointsAdjustmentRequest, Store
 from tenants.pagination import paginate
 from tenants.programs import business_today, program_in_force
 from tenants.services.adjustments import approval_threshold, decide, request_adjustment
@@ -41,6 +41,7 @@ from tenants.services.purchases import member_purchases
 from tenants.services.tiers import explain_member
 from tenants.views.counter_present import id_document_view, tier_status
 from tenants.views.counter_session import new_key, tier_label
+from tenants.views.member_cards import approval_rows, page_extras
 from tenants.views.member_profile_present import CONSENT_BY_CHANNEL, identity_approval_rows, profile_parts
 
 bp = Blueprint("members", __name__)
@@ -106,17 +107,6 @@ def index():
                   full=can(current_user.role, "members.view_full"), filtered=any(typed.values()))
 
 
-# How the ledgers name their entries (a kind not listed is shown as written).
-POINTS_KINDS = {"earn": _l("Earned"), "birthday": _l("Birthday bonus"), "release": _l("Became usable"),
-                "redeem": _l("Redeemed"), "return_give_back": _l("Given back by a return"),
-                "return_take_back": _l("Taken back by a return"), "expire": _l("Expired"), "adjust": _l("Adjusted"),
-                "import": _l("Imported")}
-SV_KINDS = {"top_up": _l("Top-up"), "bonus": _l("Top-up bonus"), "pay": _l("Paid with the balance"),
-            "refund_credit": _l("Refunded to the balance"), "expire": _l("Expired"),
-            "close_refund": _l("Refunded on closing"), "forfeit": _l("Forfeited"), "import": _l("Imported")}
-LEDGER_ROWS = 30
-
-
 def member_in_scope_or_404(member_id: int) -> Member:
     """The member, if enrolled in a store the person may see (whole-tenant scope sees every member)."""
     member = db.session.get(Member, (current_user.tenant_id, member_id))
@@ -142,11 +132,6 @@ def _member_page(member: Member, **extra) -> dict:
     except ServiceError:  # no program in force
         explanation = {"tier": None, "reasons": [], "upgrades": [], "keep": None}
     data = member_json(member, today)
-    points = db.session.scalars(select(PointsEntry).where(PointsEntry.member_id == member.id)
-                                .order_by(PointsEntry.created_at.desc(), PointsEntry.id.desc()).limit(LEDGER_ROWS))
-    stored = db.session.scalars(select(StoredValueEntry).where(StoredValueEntry.member_id == member.id)
-                                .order_by(StoredValueEntry.created_at.desc(), StoredValueEntry.id.desc())
-                                .limit(LEDGER_ROWS))
     staff_ids = {member.responsible_staff_id, member.enrolled_by} - {None}
     staff = ({p.id: p.name for p in db.session.scalars(select(StaffUser).where(StaffUser.id.in_(staff_ids)))}
              if staff_ids else {})
@@ -156,6 +141,7 @@ def _member_page(member: Member, **extra) -> dict:
     if scope is not None:
         people = people.where(StaffUser.store_id.in_(scope))
     return {"member": member, "data": data, "people": list(db.session.scalars(people)), "errors": {},
+            **page_extras(member),
             "typed": {"notes": member.notes, "tags": "、".join(member.tags or []), "delta": "", "reason": ""},
             "threshold": approval_threshold(), "new_key": new_key, "genders": GENDERS, "editing": False,
             "profile_typed": {"name": member.name, "phone": member.phone or "", "email": member.email or "",
@@ -166,8 +152,7 @@ def _member_page(member: Member, **extra) -> dict:
                 PointsAdjustmentRequest.member_id == member.id, PointsAdjustmentRequest.status == "pending"))),
             "tier_name": tier_label(program, data["tier"]["code"]),
             "status_items": tier_status(explanation, program) if program else [], "cards": member_cards(member.id),
-            "points": list(points), "stored": list(stored), "purchases": member_purchases(member.id, limit=10),
-            "points_kinds": POINTS_KINDS, "sv_kinds": SV_KINDS, "staff": staff, "store": store,
+            "purchases": member_purchases(member.id, limit=10), "staff": staff, "store": store,
             "full": can(current_user.role, "members.view_full"), "id_document": _id_document(member),
             **profile_parts(member, program), **extra}
 
@@ -314,9 +299,16 @@ def _approval_rows():
 @bp.get("/approvals")
 @require("points.adjust")
 def approvals():
-    return render("tenants/members/approvals.html", "tenants/members/_approvals.html", rows=_approval_rows(),
-                  errors={}, identity_rows=identity_approval_rows(),
-                  program_pending=pending_count() if can(current_user.role, "program.approve") else 0)
+    return approvals_page()
+
+
+def approvals_page(**refused):
+    """The Approvals page with every kind of waiting request; ``refused`` (a decision's errors, e.g.
+    ``errors={id: message}``, ``sv_errors=``, ``identity_errors=``) makes it the answer to a refused decision (422)."""
+    context = {"rows": _approval_rows(), "errors": {}, "identity_rows": identity_approval_rows(), **approval_rows(),
+               "program_pending": pending_count() if can(current_user.role, "program.approve") else 0}
+    page = render("tenants/members/approvals.html", "tenants/members/_approvals.html", **{**context, **refused})
+    return (page, 422) if refused else page
 
 
 @bp.post("/approvals/<int:request_id>")
@@ -332,9 +324,7 @@ def decide_approval(request_id: int):
                         business_at=resolve_business_time(None), note=request.form.get("note", ""))
     except ServiceError as err:
         db.session.rollback()
-        return render("tenants/members/approvals.html", "tenants/members/_approvals.html", rows=_approval_rows(),
-                      errors={request_id: next(iter(err.fields.values()), err.message)},
-                      identity_rows=identity_approval_rows()), 422
+        return approvals_page(errors={request_id: next(iter(err.fields.values()), err.message)})
     flash(_("Approved: the points are posted.") if status == "applied" else _("Rejected: nothing was posted."),
           "success")
     return redirect(url_for("tenant.members.approvals"))

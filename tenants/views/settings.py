@@ -23,6 +23,7 @@ from saas.htmx import render
 from saas.i18n import LANGUAGE_NAMES
 from saas.models import Tenant
 from saas.permissions import can
+from tenants.domain.money import format_fen
 from tenants.scoping import current_tenant_id
 from tenants.services.errors import ServiceError
 from tenants.services.tenant_settings import (
@@ -59,6 +60,8 @@ class SettingsForm(FlaskForm):
                                          render_kw={"inputmode": "numeric", "maxlength": 9})
     program_publish_needs_owner = BooleanField(_l("A program version published by anyone but an owner waits for "
                                                   "an owner's approval"))
+    adjust_approval_fen = StringField(_l("Stored-value adjustments above this amount (yuan) need a second person"),
+                                      render_kw={"inputmode": "decimal", "maxlength": 14})
 
 
 def _offset(zone: str) -> str:
@@ -70,7 +73,7 @@ def _offset(zone: str) -> str:
 
 def _form(tenant: Tenant) -> SettingsForm:
     values = current_settings(tenant)
-    form = SettingsForm(data=values)
+    form = SettingsForm(data={**values, "adjust_approval_fen": format_fen(values["adjust_approval_fen"])})
     if not can(current_user.role, "program.approve"):  # owners only; the service refuses others too
         form.program_publish_needs_owner.render_kw = {"disabled": True}
     locale = Locale.parse(str(get_locale()))

@@ -1,10 +1,11 @@
 """The two tenants of the isolation suite and the instruments it measures them with.
 
 `own_one_of_everything` gives a tenant one object of every type the URLs name (staff, invitation, store,
-region, member, card, purchase, tablet, API key, member import, reward, what-if run), each carrying a marker in its
-name, so that a page that shows another tenant's data can be caught by a substring. `Fingerprint` reads
-every table as the database superuser (row-level security does not apply to it), so that a write to either
-tenant's rows is seen whatever the app's own guards believe.
+region, member, card, purchase, tablet, API key, member import, reward, points and stored-value requests, a
+name change, a version waiting for approval, a what-if run), each carrying a marker in its name, so that a
+page that shows another tenant's data can be caught by a substring. `Fingerprint` reads every table as the
+database superuser (row-level security does not apply to it), so that a write to either tenant's rows is
+seen whatever the app's own guards believe.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from tenants.services.members import enroll_member
 from tenants.services.programs import post_program_version
 from tenants.services.purchases import LineIn, record_purchase
 from tenants.services.reward_stock import receive as receive_reward_stock
+from tenants.services.stored_value_adjustments import request_adjustment as request_sv_adjustment
 from tenants.services.what_if import create_run as create_what_if_run
 
 
@@ -105,6 +107,8 @@ def own_one_of_everything(tenant, marker: str, phone: str) -> Owned:
                                    actor_id=owner.id, business_at=now)  # above the threshold: it waits
         change = request_identity_change(member, "name", f"{marker} 新名字", actor_id=owner.id)
         what_if = create_what_if_run(actor_id=owner.id, version=version)  # queued, never run: its page polls
+        sv_asked = request_sv_adjustment(member_id=member.id, direction="credit", amount_raw="5000",
+                                         reason=f"{marker} balance request", actor_id=owner.id, business_at=now)
         db.session.commit()
         return Owned(
             ids={"staff_id": str(issued.user.id), "store_id": str(store.id), "token": issued.token,
@@ -112,7 +116,8 @@ def own_one_of_everything(tenant, marker: str, phone: str) -> Owned:
                  "card_id": str(card.id), "device_id": str(device.id), "import_id": str(member_import.id),
                  "item_code": code, "region_id": str(region.id), "number": card.number, "version": str(version),
                  "phone": phone, "request_id": str(asked["request_id"]), "change_id": str(change.id),
-                 "publish_request_id": str(publish_id), "run_id": str(what_if.id)},
+                 "publish_request_id": str(publish_id), "run_id": str(what_if.id),
+                 "sv_request_id": str(sv_asked["request_id"])},
             marker=marker, phone=phone, card_number=card.number,
             emails=[clerk_email, owner.email],
         )

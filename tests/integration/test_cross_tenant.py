@@ -5,7 +5,15 @@ import re
 from saas.extensions import db
 from saas.models import CounterDevice, StaffUser
 from tenants.imports_models import MemberImport
-from tenants.models import ApiKey, Card, PointsAdjustmentRequest, ProgramPublishRequest, RewardStock, Store
+from tenants.models import (
+    ApiKey,
+    Card,
+    PointsAdjustmentRequest,
+    ProgramPublishRequest,
+    RewardStock,
+    Store,
+    StoredValueAdjustmentRequest,
+)
 from tenants.profile_models import IdentityChangeRequest
 from tenants.scoping import tenant_context
 from tenants.what_if_models import WhatIfRun
@@ -54,6 +62,8 @@ def test_every_tenant_url_with_an_id_answers_404_for_another_tenants_ids(app, cl
         publish = db.session.get(ProgramPublishRequest, (tenant_b.id, int(b_ids["publish_request_id"])))
         assert publish.status == "pending"
         assert db.session.get(WhatIfRun, (tenant_b.id, int(b_ids["run_id"]))).status == "queued"
+        assert db.session.get(StoredValueAdjustmentRequest,
+                              (tenant_b.id, int(b_ids["sv_request_id"]))).status == "pending"
     assert len(checked) >= len(rules)
 
 

@@ -73,7 +73,7 @@ FORM_FIELDS = {
     "number": "number", "card": "number", "card_number": "number", "new_number": "number", "token": "token",
     "version": "version", "q": "phone", "phone": "phone", "request_id": "request_id", "change_id": "change_id",
     "actor": "staff_id", "member": "member_id", "store": "store_id", "run_id": "run_id",
-    "publish_request_id": "publish_request_id", "a": "version", "b": "version",
+    "publish_request_id": "publish_request_id", "a": "version", "b": "version", "sv_request_id": "sv_request_id",
 }
 API_FIELDS = {"member_id": int, "member_ids": list, "store_id": int, "purchase_id": int, "card": str,
               "card_number": str, "new_number": str, "phone": str, "item_code": str, "code": str, "version": int}

@@ -42,6 +42,7 @@ from tenants.services.adjustments import request_adjustment
 from tenants.services.identity_changes import request_identity_change
 from tenants.services.members import enroll_member
 from tenants.services.purchases import LineIn, record_purchase
+from tenants.services.stored_value_adjustments import request_adjustment as request_sv_adjustment
 from tests.conftest import csrf_from
 from tests.factories import make_staff
 from tests.integration.billing_support import switch_billing_on
@@ -71,7 +72,8 @@ NOT_A_ROUTE = {
     "messages.templates": "messaging is not built yet",
 }
 # URL arguments naming an object of one store, and those naming something of the whole tenant.
-STORE_ARGS = {"member_id", "staff_id", "store_id", "device_id", "purchase_id", "card_id", "request_id", "change_id"}
+STORE_ARGS = {"member_id", "staff_id", "store_id", "device_id", "purchase_id", "card_id", "request_id", "change_id",
+              "sv_request_id"}
 TENANT_ARGS = {"import_id", "key_id", "item_code", "token", "region_id", "version", "publish_request_id", "run_id"}
 # Ends the person's session or changes what every later request sees: last, in this order.
 LAST = ("tenant.stores.active", "tenant.counter.lock", "tenant.auth.logout")
@@ -112,12 +114,15 @@ def objects_of_store(tenant, store: Store, n: int) -> dict[str, str]:
         asked = request_adjustment(member_id=member.id, delta_raw="5000", reason=f"for {store.code}",
                                    actor_id=owner.id, business_at=now)
         change = request_identity_change(member, "name", f"New name {store.code}", actor_id=owner.id)
+        sv_asked = request_sv_adjustment(member_id=member.id, direction="credit", amount_raw="5000",
+                                         reason=f"balance for {store.code}", actor_id=owner.id, business_at=now)
         db.session.commit()
         store = db.session.get(Store, (tenant.id, store.id))
     clerk = make_staff(tenant, "clerk", store=store)
     return {"member_id": str(member.id), "purchase_id": str(purchase["id"]), "card_id": str(card.id),
             "device_id": str(device.id), "staff_id": str(clerk.id), "store_id": str(store.id),
-            "request_id": str(asked["request_id"]), "change_id": str(change.id)}
+            "request_id": str(asked["request_id"]), "change_id": str(change.id),
+            "sv_request_id": str(sv_asked["request_id"])}
 
 
 def build_chain(app, tenant) -> Chain:

@@ -49,6 +49,7 @@ def test_a_replacement_waits_the_working_days_of_the_card_type(two_year_cards):
     assert code_of(lambda: replace_card(two_year_cards, lost, "2", date(2026, 3, 10))) == "replacement_too_early"
     swap = replace_card(two_year_cards, lost, "2", date(2026, 3, 11))
     assert swap.new.valid_until == lost.valid_until == date(2028, 1, 5)
+    assert code_of(lambda: replace_card(two_year_cards, swap.old, "3", date(2026, 3, 12))) == "card_replaced"
 
 
 def test_only_a_lost_card_is_replaced_and_a_closed_card_never_comes_back(two_year_cards):

@@ -6,7 +6,9 @@ import pytest
 
 from tenants.domain.errors import DomainError
 from tenants.domain.stored_value import (
+    ADJUST,
     StoredValueLot,
+    adjust_stored_value,
     balance,
     credit_refund,
     expire_stored_value,
@@ -104,3 +106,30 @@ def test_closing_the_card_refunds_the_principal_and_forfeits_the_bonus(rows):
 def test_money_returned_for_a_stored_value_purchase_goes_back_to_the_balance(rows):
     movement = credit_refund(rows, "r1", 4000, DAY)
     assert balance(movement.lots, DAY).principal_fen == 4000
+
+
+def test_a_manual_credit_is_refundable_principal_expiring_like_a_top_up(rows):
+    credit = adjust_stored_value(rows, [], 1234, DAY, "c", ref="adjust")
+    (lot,) = credit.lots
+    assert (lot.principal_fen, lot.bonus_fen, lot.expires_on) == (1234, 0, date(2027, 4, 1))
+    assert [(e.kind, e.principal_fen, e.bonus_fen) for e in credit.entries] == [(ADJUST, 1234, 0)]
+    closed = refund_on_close(rows, credit.lots, DAY, pin_verified=True, identity_verified=True)
+    assert (closed.refund_fen, closed.forfeited_fen) == (1234, 0)
+
+
+def test_a_manual_debit_takes_usable_money_like_a_payment_and_never_goes_below_zero(rows):
+    old = StoredValueLot("old", 1000, 500, date(2025, 1, 1), expires_on=date(2026, 1, 1))  # expired
+    soon = StoredValueLot("soon", 2000, 300, date(2025, 6, 1), expires_on=date(2026, 6, 1))
+    late = StoredValueLot("late", 5000, 0, date(2026, 3, 1), expires_on=date(2027, 3, 1))
+    debit = adjust_stored_value(rows, [old, soon, late], -2500, DAY, "unused", ref="adjust")
+    by_id = {lot.lot_id: lot for lot in debit.lots}
+    assert (by_id["old"].balance_fen, by_id["soon"].balance_fen, by_id["late"].balance_fen) == (1500, 0, 4800)
+    assert {e.kind for e in debit.entries} == {ADJUST} and sum_entries(debit.entries) == -2500 == debit.amount_fen
+    assert code_of(lambda: adjust_stored_value(rows, [old, soon, late], -7301, DAY, "x")) == "insufficient_balance"
+    assert code_of(lambda: adjust_stored_value(rows, [late], 0, DAY, "x")) == "invalid_amount"
+
+
+def test_without_stored_value_a_credit_is_refused_but_an_old_balance_can_still_be_taken_off(blank):
+    lot = StoredValueLot("a", 1000, 0, DAY)
+    assert code_of(lambda: adjust_stored_value(blank, [], 100, DAY, "x")) == "stored_value_disabled"
+    assert adjust_stored_value(blank, [lot], -100, DAY, "x").lots[0].principal_fen == 900
