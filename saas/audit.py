@@ -36,6 +36,7 @@ ACTIONS = {
     "program.version_posted": _l("Program version published"),
     "program.draft_started": _l("Program draft started"),
     "program.draft_discarded": _l("Program draft discarded"),
+    "program.draft_saved": _l("Program draft part saved"),
     "members.import": _l("Members imported"),
     "member.updated": _l("Member profile changed"),
     "member.handed_over": _l("Member handed over"),

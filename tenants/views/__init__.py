@@ -15,6 +15,7 @@ def register(app) -> None:
         dashboard,
         imports,
         members,
+        program_editor,
         regions,
         reward_stock,
         settings,
@@ -32,6 +33,7 @@ def register(app) -> None:
     parent.register_blueprint(audit_log.bp)
     parent.register_blueprint(settings.bp)
     parent.register_blueprint(members.bp)
+    parent.register_blueprint(program_editor.bp)
     parent.register_blueprint(imports.bp)
     parent.register_blueprint(reward_stock.bp)
     parent.register_blueprint(counter.bp)
