@@ -215,7 +215,7 @@ HELP = {
     "from_tiers": _l("None ticked: members on any lower tier."),
     "Tier.reset_counter_on_change": _l("The spend or points counted for the next tier start from zero."),
     "Tier.keep": _l("The bar to stay on this tier at the end of a period (and to land on it when falling)."),
-    "Benefits.discount_price_bp": _l("9 means members pay 90% of the price. Empty: no discount."),
+    "Benefits.discount_price_bp": _l("9 means 9折: members pay nine tenths of the price. Empty: no discount."),
     "Benefits.combinable": _l("Off: marked-down goods and special offers get no tier discount."),
     "Benefits.points_multiplier": _l("1.5: this tier earns one and a half times the points."),
     "EarnRate.per_fen": _l("Money that earns: ¥1 → 1 point is 1 point for every ¥1."),
