@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import re
 import types
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal, Union, get_args, get_origin
 
+import annotated_types
 from flask_babel import gettext as _
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined, to_jsonable_python
@@ -45,18 +46,34 @@ class Shape:
     variants: dict = field(default_factory=dict)  # union: kind value → model
     choices: tuple = ()
     item: Shape | None = None
+    ge: int | None = None  # the bounds of a number, in the rules' units
+    le: int | None = None
 
 
-def shape_of(annotation) -> Shape:
+def _bounds(metadata) -> dict:
+    found = {}
+    for item in metadata:
+        for inner in getattr(item, "metadata", None) or [item]:
+            if isinstance(inner, annotated_types.Ge):
+                found["ge"] = inner.ge
+            elif isinstance(inner, annotated_types.Le):
+                found["le"] = inner.le
+    return found
+
+
+def shape_of(annotation, metadata=()) -> Shape:
     origin = get_origin(annotation)
     if origin is Annotated:
-        return shape_of(get_args(annotation)[0])
+        inner = shape_of(get_args(annotation)[0])
+        return replace(inner, **_bounds([*get_args(annotation)[1:], *metadata]))
+    if metadata and (bounds := _bounds(metadata)):
+        return replace(shape_of(annotation), **bounds)
     if origin in (Union, types.UnionType):
         args = [a for a in get_args(annotation) if a is not NONE]
         optional = len(args) < len(get_args(annotation))
         if len(args) == 1:
             inner = shape_of(args[0])
-            return Shape(**{**inner.__dict__, "optional": optional or inner.optional})
+            return replace(inner, optional=optional or inner.optional)
         variants = {get_args(m.model_fields["kind"].annotation)[0]: m for m in args}
         return Shape("union", optional=optional, variants=variants)
     if origin is Literal:
@@ -83,7 +100,7 @@ def part_shape(part: str) -> Shape:
 
 
 def fields_of(model: type) -> list[tuple[str, Shape]]:
-    return [(name, shape_of(info.annotation)) for name, info in model.model_fields.items()]
+    return [(name, shape_of(info.annotation, info.metadata)) for name, info in model.model_fields.items()]
 
 
 # --- units ---------------------------------------------------------------------------------------------------
@@ -120,7 +137,7 @@ def show_scaled(number, unit: str) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-_DECIMAL = re.compile(r"^\d{1,13}(\.\d+)?$")
+_DECIMAL = re.compile(r"^-?\d{1,13}(\.\d+)?$")
 
 
 def parse_scaled(raw: str, unit: str) -> int:
@@ -137,9 +154,20 @@ def parse_scaled(raw: str, unit: str) -> int:
         raise ValueError(_("At most 10折 (the full price)."))
     if unit == "percent" and value > 10_000:
         raise ValueError(_("At most 100%."))
-    if value > MAX_WHOLE:
+    if abs(value) > MAX_WHOLE:
         raise ValueError(_("This number is too large."))
     return value
+
+
+def show_limit(number: int, unit: str) -> str:
+    """A bound of the rules in the form's unit: 1 fen → "¥0.01", 10000 bp → "10折" / "100%"."""
+    if unit == "yuan":
+        return "¥" + show_scaled(number, unit)
+    if unit == "zhe":
+        return show_scaled(number, unit) + _("折")
+    if unit == "percent":
+        return show_scaled(number, unit) + "%"
+    return str(number)
 
 
 def parse_whole(raw: str) -> int:
@@ -335,7 +363,12 @@ def _scalar(shape: Shape, reading: Reading, name: str, err: str, unit: str, mode
             return str(Decimal(raw).normalize()) if Decimal(raw) != 0 else "0"
         if unit == "measured" and model is not None:
             unit = measured_unit(reading.form, name.rsplit(".", 1)[0], model)
-        return parse_scaled(raw, unit) if unit in SCALES else parse_whole(raw)
+        value = parse_scaled(raw, unit) if unit in SCALES else parse_whole(raw)
+        if shape.ge is not None and value < shape.ge:
+            raise ValueError(_("Must be at least %(limit)s.", limit=show_limit(shape.ge, unit)))
+        if shape.le is not None and value > shape.le:
+            raise ValueError(_("Must be at most %(limit)s.", limit=show_limit(shape.le, unit)))
+        return value
     except (ValueError, InvalidOperation) as e:
         reading.errors[err] = str(e)
         return None

@@ -44,7 +44,7 @@ def test_typed_amounts_become_exact_integers_and_show_as_typed(typed, unit, stor
 
 
 @pytest.mark.parametrize(("typed", "unit"), [
-    ("0.001", "yuan"), ("1e3", "yuan"), ("NaN", "yuan"), ("-1", "yuan"), ("abc", "yuan"),
+    ("0.001", "yuan"), ("1e3", "yuan"), ("NaN", "yuan"), ("1-", "yuan"), ("abc", "yuan"),
     ("10.5", "zhe"), ("8.855", "zhe"), ("100.01", "percent"), ("9" * 20, "yuan"),
 ])
 def test_amounts_that_are_not_exact_or_out_of_range_are_refused(typed, unit):
@@ -140,3 +140,12 @@ def test_every_type_of_the_program_has_an_input():
     for model in models_of_program():
         for _name, info in model.model_fields.items():
             shape_of(info.annotation)  # raises on a type the editor cannot show
+
+
+def test_a_number_below_its_bound_is_refused_in_the_forms_unit():
+    form = part_form("tiers", json.loads((PRESETS / "clothing.json").read_text()))
+    form["tiers.1.reach.0.min"] = ["-5"]
+    form["tiers.1.benefits.discount_price_bp"] = ["-1"]
+    _value, errors = read_part("tiers", form)
+    assert errors["tiers.1.reach.0.cumulative.min"] == "Must be at least ¥0.01."
+    assert errors["tiers.1.benefits.discount_price_bp"] == "Must be at least 0折."
