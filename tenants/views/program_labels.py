@@ -46,7 +46,7 @@ LABELS = {
     # shared names
     "description": _l("Note"),
     "code": _l("Code"),
-    "name": _l("Name"),
+    "name": _l("Display name"),
     "kind": _l("Kind"),
     "min_fen": _l("At least"),
     "fee_fen": _l("Fee"),

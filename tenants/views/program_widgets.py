@@ -58,6 +58,11 @@ class Builder:
         codes = {code for code, _label in known}
         return known + [(c, c) for c in current if c and c not in codes]
 
+    def lower_tiers(self, row: int, current: list[str]) -> list[tuple[str, str]]:
+        """In the tiers part, a rule of tier ``row`` may only name the tiers typed above it."""
+        lower = [first(self.form, f"tiers.{i}.code") for i in row_indices(self.form, "tiers") if i < row]
+        return [(c, c) for c in dict.fromkeys([*(c for c in lower if c), *current])]
+
     def node(self, shape: Shape, name: str, err: str, *, fname: str, model, label=None, level: int = 1) -> dict:
         label = label if label is not None else field_label(model, fname)
         help_text = field_help(model, fname)
@@ -126,6 +131,8 @@ class Builder:
         values = self.form.get(name, [])
         if shape.item.kind == "choice":
             options = [(c, choice_label(fname, c)) for c in shape.item.choices]
+        elif fname == "from_tiers" and name.startswith("tiers.") and name.split(".")[1].isdigit():
+            options = self.lower_tiers(int(name.split(".")[1]), values)
         elif fname in CODE_DOMAINS:
             options = self.options(CODE_DOMAINS[fname], values)
         else:  # free codes: one text box

@@ -51,7 +51,9 @@ def test_an_owner_fixes_a_tier_threshold_on_its_field_saves_and_publishes(page, 
     message = page.locator("#f-tiers-1-reach-0-min-error")
     expect(message).to_contain_text(words["too_low"])
     expect(page.locator("#f-tiers-1-reach-0-min")).to_have_value("-5")
-    shot(page, f"tiers-refused-{language}")
+    page.locator("#f-tiers-1-reach-0-min-field").scroll_into_view_if_needed()
+    full = shot(page, f"tiers-refused-{language}")
+    page.screenshot(path=str(full.with_name(full.stem + "-field.png")))  # the viewport, at the field
     page.locator("#f-tiers-1-reach-0-min").fill("800.50")
     page.locator("#f-tiers-1-reach-0-min").press("Tab")
     expect(page.locator("#f-tiers-1-reach-0-min-error")).to_have_count(0)
