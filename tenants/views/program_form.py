@@ -26,10 +26,13 @@ from flask_babel import gettext as _
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined, to_jsonable_python
 
+from saas.text import clean_name
 from tenants.domain.program import LocalizedText, Program
 
 NONE = type(None)
 MAX_WHOLE = 10**12  # larger than any real threshold; keeps nonsense out of the rules
+MAX_TEXT = 200  # a name shown to people
+MAX_NOTE = 2000  # a section's note
 LANGS = (("zh_CN", "中文"), ("en", "English"))
 # Program fields that are not edited as a part (the document's note and bookkeeping, the tenant's currency).
 NOT_PARTS = ("description", "schema_version", "vertical", "currency")
@@ -305,7 +308,11 @@ def from_form(shape: Shape, reading: Reading, name: str, err: str, *, unit: str 
     if kind == "model":
         return _model_from_form(shape.model, reading, name, err)
     if kind == "text2":
-        return {lang: first(form, f"{name}.{lang}").strip() for lang, _label in LANGS}
+        texts = {lang: clean_name(first(form, f"{name}.{lang}")) for lang, _label in LANGS}
+        for lang, text in texts.items():
+            if len(text) > MAX_TEXT:
+                reading.errors[f"{err}.{lang}"] = _("At most %(max)d characters.", max=MAX_TEXT)
+        return texts
     if kind == "list" and is_code_list(shape):
         if unit in SCALES:
             values = []
@@ -315,7 +322,7 @@ def from_form(shape: Shape, reading: Reading, name: str, err: str, *, unit: str 
         raw = [v for v in form.get(name, []) if isinstance(v, str)]
         if len(raw) == 1 and shape.item.kind == "str":  # one text box, codes separated by commas or spaces
             raw = re.split(r"[\s,，、;；]+", raw[0])
-        values = [v.strip() for v in raw if v.strip()]
+        values = [clean_name(v)[:MAX_TEXT] for v in raw if clean_name(v)]
         if shape.item.kind == "int":
             try:
                 return [parse_whole(v) for v in values]
@@ -347,10 +354,12 @@ def from_form(shape: Shape, reading: Reading, name: str, err: str, *, unit: str 
 
 
 def _scalar(shape: Shape, reading: Reading, name: str, err: str, unit: str, model=None):
-    raw = first(reading.form, name).strip()
+    raw = clean_name(first(reading.form, name))  # no control characters (nor NUL) into the rules
     if shape.kind in ("str", "choice"):
         if not raw and shape.optional:
             return None
+        if len(raw) > MAX_NOTE:
+            reading.errors[err] = _("At most %(max)d characters.", max=MAX_NOTE)
         return raw
     if not raw:
         if not shape.optional:

@@ -105,7 +105,8 @@ class Builder:
             options = [("", "—")] + self.options(CODE_DOMAINS[fname], [value])
             return {**base, "type": "select", "value": value, "options": options, "error": self.error(err)}
         return {**base, "type": "input", "value": first(self.form, name), "error": self.error(err),
-                **self.unit_marks(unit, name, model, shape), "maxlength": 200 if kind == "str" else 20}
+                **self.unit_marks(unit, name, model, shape),
+                "maxlength": (2000 if fname == "description" else 200) if kind == "str" else 20}
 
     def unit_marks(self, unit: str, name: str, model, shape: Shape) -> dict:
         if unit == "measured":

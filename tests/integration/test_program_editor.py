@@ -213,3 +213,19 @@ def test_a_refused_save_without_an_idempotency_key_writes_nothing(client, tenant
     assert save(client, "returns", form.values).status_code == 422
     with tenant_context(tenant_a):
         assert db.session.query(ProgramDraft).count() == 0
+
+
+def test_texts_are_cleaned_of_control_characters_and_come_back_escaped(client, tenant_a, login_as):
+    login_as("owner")
+    form = open_part(client, "categories")
+    data = MultiDict([*post_data(form), ("_add", "categories")])
+    added = read_form(client.post(f"{BASE}/categories/check", data=data).get_data(as_text=True))
+    row = max(int(k.split(".")[1]) for k in added.values if k.startswith("categories."))
+    added.values[f"categories.{row}.code"] = ["gifts"]
+    added.values[f"categories.{row}.name.zh_CN"] = ["<script>alert(1)</script>礼\x07品\u202e"]
+    added.values[f"categories.{row}.description"] = ["节日\x1b礼盒"]
+    assert save(client, "categories", added.values).status_code == 302
+    saved = draft_rules(tenant_a)["categories"][-1]
+    assert saved["name"]["zh_CN"] == "<script>alert(1)</script>礼品" and saved["description"] == "节日礼盒"
+    page = client.get(f"{BASE}/categories").get_data(as_text=True)
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
