@@ -1,7 +1,7 @@
 """The program editor (owner, chain admin): every part of the program as a form, saved into the one draft.
 
 /program shows the draft (or how to start one), each part opens at /program/<part>, changing an input checks
-the part without saving (/program/<part>/check, htmx), saving goes through `save_draft_part` with an
+the part without saving (the same URL with ``?check=1``, htmx), saving goes through `save_draft_part` with an
 idempotency key; the draft is exported as JSON, replaced by an imported file, discarded or published.
 Parts are fixed routes, one per top-level field of `Program` (no argument in the URL to guess).
 """
@@ -255,6 +255,8 @@ def part_view(part: str):
         edited = _edit_rows(part, form)
         if edited is not None:
             return _part_page(part, edited, {})
+        if request.args.get("check"):  # a changed input (htmx): the part checked, nothing saved
+            return _part_page(part, form, _checked(part, form))
         value, errors = read_part(part, form)
         if errors:
             return _part_page(part, form, _checked(part, form), status=422)
@@ -271,23 +273,8 @@ def part_view(part: str):
     return view
 
 
-def check_view(part: str):
-    @require("program.edit")
-    def view():
-        form = flat(request.form)
-        edited = _edit_rows(part, form)
-        if edited is not None:
-            return _part_page(part, edited, {})
-        return _part_page(part, form, _checked(part, form))
-
-    view.__name__ = f"{part}_check"
-    return view
-
-
 for _part in PARTS:
     bp.add_url_rule(f"/program/{_part}", endpoint=_part, view_func=part_view(_part), methods=["GET", "POST"])
-    bp.add_url_rule(f"/program/{_part}/check", endpoint=f"{_part}_check", view_func=check_view(_part),
-                    methods=["POST"])
 
 
 # --- publishing ----------------------------------------------------------------------------------------------

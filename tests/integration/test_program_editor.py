@@ -99,7 +99,7 @@ def test_the_check_endpoint_puts_the_message_under_the_field_and_saves_nothing(c
     login_as("owner")
     form = open_part(client, "earning")
     form.values["earning.base.per_fen"] = ["0"]
-    response = client.post(f"{BASE}/earning/check", data=MultiDict(post_data(form)),
+    response = client.post(f"{BASE}/earning?check=1", data=MultiDict(post_data(form)),
                            headers={"HX-Request": "true"})
     assert response.status_code == 200
     body = response.get_data(as_text=True)
@@ -131,7 +131,7 @@ def test_rows_are_added_and_removed_without_saving(client, tenant_a, login_as):
     login_as("owner")
     form = open_part(client, "redemption")
     data = MultiDict([*post_data(form), ("_add", "redemption.catalogue")])
-    added = read_form(client.post(f"{BASE}/redemption/check", data=data).get_data(as_text=True))
+    added = read_form(client.post(f"{BASE}/redemption?check=1", data=data).get_data(as_text=True))
     new = [k for k in added.values if k.startswith("redemption.catalogue.") and k.endswith(".code")]
     assert len(new) == len([k for k in form.values if k.startswith("redemption.catalogue.")
                             and k.endswith(".code")]) + 1
@@ -145,7 +145,7 @@ def test_rows_are_added_and_removed_without_saving(client, tenant_a, login_as):
                              "points": 800, "kind": "gift", "value_fen": 0}
     form = open_part(client, "redemption")
     data = MultiDict([*post_data(form), ("_remove", row)])
-    removed = read_form(client.post(f"{BASE}/redemption/check", data=data).get_data(as_text=True))
+    removed = read_form(client.post(f"{BASE}/redemption?check=1", data=data).get_data(as_text=True))
     assert f"{row}.code" not in removed.values
     assert save(client, "redemption", removed.values).status_code == 302
     assert [c["code"] for c in draft_rules(tenant_a)["redemption"]["catalogue"]] == \
@@ -156,7 +156,7 @@ def test_a_reach_rule_of_another_kind_is_added_with_its_own_fields(client, tenan
     login_as("owner")
     form = open_part(client, "tiers")
     data = MultiDict([*post_data(form), ("_add", "tiers.1.reach"), ("_kind:tiers.1.reach", "single_purchase")])
-    added = read_form(client.post(f"{BASE}/tiers/check", data=data).get_data(as_text=True))
+    added = read_form(client.post(f"{BASE}/tiers?check=1", data=data).get_data(as_text=True))
     index = max(int(k.split(".")[3]) for k in added.values if k.startswith("tiers.1.reach."))
     assert added.values[f"tiers.1.reach.{index}.kind"] == ["single_purchase"]
     added.values[f"tiers.1.reach.{index}.min_fen"] = ["2000"]
@@ -170,7 +170,7 @@ def test_stored_value_bonus_rows_and_expiry_and_enrolment_save_exactly(client, t
     form = open_part(client, "stored_value")
     form.values["stored_value.enabled"] = ["1"]
     data = MultiDict([*post_data(form), ("_add", "stored_value.bonus_rows")])
-    added = read_form(client.post(f"{BASE}/stored_value/check", data=data).get_data(as_text=True))
+    added = read_form(client.post(f"{BASE}/stored_value?check=1", data=data).get_data(as_text=True))
     row = max(int(k.split(".")[2]) for k in added.values if k.startswith("stored_value.bonus_rows."))
     added.values[f"stored_value.bonus_rows.{row}.min_top_up_fen"] = ["0.10"]
     added.values[f"stored_value.bonus_rows.{row}.bonus_fen"] = ["0.01"]
@@ -219,7 +219,7 @@ def test_texts_are_cleaned_of_control_characters_and_come_back_escaped(client, t
     login_as("owner")
     form = open_part(client, "categories")
     data = MultiDict([*post_data(form), ("_add", "categories")])
-    added = read_form(client.post(f"{BASE}/categories/check", data=data).get_data(as_text=True))
+    added = read_form(client.post(f"{BASE}/categories?check=1", data=data).get_data(as_text=True))
     row = max(int(k.split(".")[1]) for k in added.values if k.startswith("categories."))
     added.values[f"categories.{row}.code"] = ["gifts"]
     added.values[f"categories.{row}.name.zh_CN"] = ["<script>alert(1)</script>礼\x07品\u202e"]
