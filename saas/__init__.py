@@ -62,6 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     import saas.models  # noqa: F401  (register tables)
     import tenants.models  # noqa: F401
+    import tenants.profile_models  # noqa: F401
     from tenants import scoping
 
     scoping.install(ext.db)

@@ -52,6 +52,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "members.view_full": frozenset({O, A, R, M, V}),  # 会员资料保密: full records
     "members.browse": frozenset({O, A, R, M}),  # the back office's member list, within their store scope
     "members.reveal_id": frozenset({O, A, M}),  # the full ID document number, each time audited
+    "members.approve_identity": frozenset({O, A}),  # 变更审核: HQ approves name and ID number changes
     "members.export": frozenset({O, A, M}),
     "members.import": frozenset({O, A}),  # legacy members from a CSV/XLSX file, with their balances
     "points.adjust": frozenset({O, A, M}),
@@ -64,6 +65,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "staff.invite": frozenset({O, A, M}),
     "stores.manage": frozenset({O, A}),
     "program.edit": frozenset({O, A}),
+    "program.approve": frozenset({O}),  # publish a version someone else asked for (when the setting says so)
     "messages.templates": frozenset({O, A}),
     "billing.manage": frozenset({O}),
     "api_keys.manage": frozenset({O}),

@@ -9,6 +9,8 @@ DEFAULTS = {
     "phone_region": "CN",
     # A manual points adjustment of more than this many points (either way) waits for a second person.
     "adjust_approval_points": 1000,
+    # A program version published by anyone but an owner waits for an owner's approval (owners only change it).
+    "program_publish_needs_owner": False,
 }
 
 

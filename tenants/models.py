@@ -128,7 +128,9 @@ class Member(TenantOwned, db.Model):
     notes: Mapped[str] = mapped_column(String(2000), default="")
     tags: Mapped[list] = mapped_column(JsonDoc, default=list)
     source: Mapped[str] = mapped_column(String(20), default="counter")  # counter|online|import|group|api
-    marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    marketing_consent: Mapped[bool] = mapped_column(Boolean, default=False)  # = consent_channels != 0
+    # The channels the member agrees to (bits of tenants/domain/consent.py), materialised from consent_events.
+    consent_channels: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(20), default="active")  # active | closed
     joined_on: Mapped[dt.date] = mapped_column(Date)
     enrolled_store_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -10,6 +10,7 @@ from tenants.domain.errors import DomainError
 # Stable code → translated message (params are interpolated with %(name)s).
 MESSAGES = {
     "not_found": _l("Not found."),
+    "forbidden": _l("You do not have permission to do this."),
     "validation_failed": _l("Some fields are not valid."),
     "idempotency_key_required": _l("An Idempotency-Key header is required for this request."),
     "idempotency_key_reused": _l("This idempotency key was already used for a different request."),
@@ -69,6 +70,7 @@ MESSAGES = {
 
 HTTP_STATUS = {
     "not_found": 404,
+    "forbidden": 403,
     "idempotency_key_reused": 422,
     "idempotency_in_progress": 409,
     "duplicate_phone": 409,

@@ -49,6 +49,7 @@ from saas.text import clean_name
 from tenants.domain import points as dpoints
 from tenants.domain import stored_value as dsv
 from tenants.domain.cards import issue_card
+from tenants.domain.consent import ALL as ALL_CHANNELS
 from tenants.domain.dates import add_months
 from tenants.domain.program import Program
 from tenants.domain.tiers import MemberTierState, TierActivity, evaluate_tier, initial_tier_state
@@ -75,9 +76,11 @@ from tenants.models import (
     TierActivityRow,
     TierChangeRow,
 )
+from tenants.profile_models import ConsentEvent
 from tenants.programs import business_today
 from tenants.scoping import current_tenant_id
 from tenants.services.bulk import fresh_plans
+from tenants.services.consent import import_events
 from tenants.services.errors import MESSAGES as SERVICE_MESSAGES
 from tenants.services.errors import ServiceError
 from tenants.services.import_files import (
@@ -746,7 +749,7 @@ class _Writer:
         now = utcnow()
         tables: dict[type, list[dict]] = {model: [] for model in (
             TierAccount, Member, Card, PointsLot, PointsEntry, StoredValueLot, StoredValueEntry, TierActivityRow,
-            TierChangeRow)}
+            TierChangeRow, ConsentEvent)}
         points_total = stored_total = 0
         for row, virtual in zip(rows, self._virtual_numbers(len(rows)), strict=True):
             v = row.values
@@ -769,13 +772,17 @@ class _Writer:
                 "tenant_id": tenant_id, "id": member_id, "name": v.get("name") or "", "phone": phone,
                 "phone_last4": last4(phone), "email": v.get("email"), "gender": v.get("gender"),
                 "birthday": v.get("birthday"), "notes": v.get("notes") or "", "source": SOURCE,
-                "marketing_consent": bool(v.get("marketing_consent")), "status": "active", "joined_on": joined_on,
+                "marketing_consent": bool(v.get("marketing_consent")),
+                "consent_channels": ALL_CHANNELS if v.get("marketing_consent") else 0, "status": "active",
+                "joined_on": joined_on,
                 "enrolled_store_id": self.store_id, "tier_account_id": account_id,
                 "last_purchase_on": v.get("last_purchase_on"), "visits": 0, "points_balance": points,
                 # Bought before (spend or a last purchase on file): their next purchase is not their first (§19.17).
                 "first_purchase_on": (v.get("last_purchase_on") or joined_on)
                 if spend or v.get("last_purchase_on") else None,
                 "stored_value_fen": principal + bonus, "created_at": now})
+            tables[ConsentEvent].extend(import_events(tenant_id, member_id, bool(v.get("marketing_consent")), now,
+                                                      new_id))
             numbers = [("virtual", virtual)]
             if v.get("card_number"):
                 numbers.append(("physical", v["card_number"]))

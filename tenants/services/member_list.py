@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, extract, func, not_, select
 
+from tenants.domain.consent import BITS as CHANNEL_BITS
 from tenants.domain.segments import LifecycleBars
 from tenants.models import Member, TierAccount
 from tenants.services.members import search_condition
@@ -33,6 +34,7 @@ class MemberFilter:
     stage: str | None = None
     birthday_month: int | None = None
     consent: bool | None = None
+    consent_channel: str | None = None  # agrees to offers on this channel (tenants/domain/consent.py)
     joined_from: dt.date | None = None
     joined_to: dt.date | None = None
     include_closed: bool = False
@@ -66,6 +68,8 @@ def member_query(f: MemberFilter, store_ids: list[int] | None, bars: LifecycleBa
         query = query.where(extract("month", Member.birthday) == f.birthday_month)
     if f.consent is not None:
         query = query.where(Member.marketing_consent.is_(f.consent))
+    if f.consent_channel in CHANNEL_BITS:
+        query = query.where(Member.consent_channels.op("&")(CHANNEL_BITS[f.consent_channel]) != 0)
     if f.joined_from:
         query = query.where(Member.joined_on >= f.joined_from)
     if f.joined_to:

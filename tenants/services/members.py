@@ -30,6 +30,7 @@ from tenants.domain.stored_value import balance as sv_balance
 from tenants.models import Card, Member, Store, TierAccount
 from tenants.services import ledger
 from tenants.services.business_time import in_tenant_zone, resolve_business_time
+from tenants.services.consent import record_enrolment_consent, request_source, set_general_consent
 from tenants.services.errors import ServiceError
 from tenants.services.programs_in_force import require_program
 from tenants.services.stores import require_store
@@ -181,6 +182,7 @@ def enroll_member(*, business_at: dt.datetime, name: str = "", phone: str | None
         member.profile["enrolment_receipts"] = [[day.isoformat(), fen] for day, fen in receipts]
     db.session.add(member)
     db.session.flush()
+    record_enrolment_consent(member, marketing_consent, staff_id=staff_id)
     virtual = issue_card(program, new_card_number(), str(member.id), on, card_type)
     # Card-fee income is sales of the staff who sold the card (SPEC §4): on the physical card when
     # one is handed over, else on the virtual one.
@@ -311,6 +313,9 @@ def update_member(member: Member, changes: dict, actor_id: int | None = None) ->
         changes = {**changes, "tags": clean_tags(changes["tags"])}
     if changes.get("responsible_staff_id") is not None:
         changes = {**changes, "responsible_staff_id": _active_staff_id(changes["responsible_staff_id"])}
+    if "marketing_consent" in changes:  # per channel, through the consent service (it audits its change)
+        set_general_consent(member, bool(changes.pop("marketing_consent")), source=request_source(),
+                            staff_id=actor_id)
     changed = [key for key in ("name", "phone", *EDITABLE[1:]) if key in changes
                and getattr(member, key) != (phone if key == "phone" else changes[key])]
     before_staff = member.responsible_staff_id

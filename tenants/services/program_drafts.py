@@ -19,7 +19,7 @@ from saas.audit import audit
 from saas.extensions import db
 from saas.models import utcnow
 from tenants.domain.program import Program
-from tenants.models import ProgramDraft, ProgramVersion
+from tenants.models import ProgramDraft, ProgramPublishRequest, ProgramVersion
 from tenants.presets import VERTICALS, load_preset
 from tenants.services.errors import ServiceError
 from tenants.services.programs import (
@@ -128,19 +128,33 @@ def discard_draft(*, actor_id: int | None, commit: bool = True) -> None:
 
 
 def publish_draft(*, effective_from: dt.date, today: dt.date, note: str = "",
-                  actor_id: int | None) -> ProgramVersion:
+                  actor_id: int | None) -> ProgramVersion | ProgramPublishRequest:
     """Post the draft as the next version, in force from ``effective_from`` (today or later), and remove it.
 
+    When the tenant's ``program_publish_needs_owner`` is on and the publisher is not an owner, the draft
+    becomes a `ProgramPublishRequest` instead (rules, date, note, based-on version; see
+    tenants/services/program_publishing.py), which is returned; the draft is removed all the same.
     Refused (ServiceError, nothing written): ``not_found`` without a draft; ``validation_failed`` for a
     date before today (or before the latest version's start); ``invalid_program`` with the fields.
     """
+    from tenants.services import program_publishing
+
     draft = current_draft()
     if draft is None:
         raise ServiceError("not_found")
     if effective_from < today:
         raise ServiceError("validation_failed", fields={"effective_from": _("Today or a later date.")})
-    version = post_program_version(draft.rules, effective_from, note, created_by=actor_id, via="editor",
-                                   commit=False)
+    if actor_id is not None and program_publishing.needs_owner_approval() and not program_publishing.may_approve(
+            actor_id):
+        errors = check_rules(draft.rules)
+        if errors:
+            raise ServiceError("invalid_program", fields=errors)
+        result = program_publishing.request_publishing(
+            clean_shown_texts(draft.rules), effective_from=effective_from, today=today, note=note,
+            based_on_version=draft.based_on_version, actor_id=actor_id)
+    else:
+        result = post_program_version(draft.rules, effective_from, note, created_by=actor_id, via="editor",
+                                      commit=False)
     db.session.delete(draft)
     db.session.commit()
-    return version
+    return result

@@ -14,7 +14,8 @@ from sqlalchemy import exists, select
 
 from saas.audit import audit
 from saas.extensions import db
-from saas.models import Tenant
+from saas.models import StaffUser, Tenant
+from saas.permissions import can
 from saas.settings import DEFAULTS, tenant_setting
 from saas.text import clean_name
 from tenants.models import Purchase, TopUp
@@ -34,7 +35,8 @@ def current_settings(tenant: Tenant) -> dict:
     return {"name": tenant.name, "locale": tenant.locale, "timezone": tenant.timezone, "currency": tenant.currency,
             "backdate_days": tenant_setting(tenant, "backdate_days"),
             "phone_region": tenant_setting(tenant, "phone_region"),
-            "adjust_approval_points": tenant_setting(tenant, "adjust_approval_points")}
+            "adjust_approval_points": tenant_setting(tenant, "adjust_approval_points"),
+            "program_publish_needs_owner": bool(tenant_setting(tenant, "program_publish_needs_owner"))}
 
 
 def money_recorded() -> bool:
@@ -75,6 +77,10 @@ def _checked(values: dict, tenant: Tenant) -> dict:
                                              max=f"{APPROVAL_MAX_POINTS:,}")
     else:
         clean["adjust_approval_points"] = int(raw_points)
+    raw_owner = values.get("program_publish_needs_owner")
+    clean["program_publish_needs_owner"] = (
+        bool(tenant_setting(tenant, "program_publish_needs_owner")) if raw_owner is None
+        else raw_owner is True or str(raw_owner).strip().lower() in ("y", "on", "1", "true", "yes"))
     if errors:
         raise ServiceError("validation_failed", fields=errors)
     return clean
@@ -88,10 +94,14 @@ def update_settings(values: dict, actor_id: int | None) -> dict:
     changes = {key: [before[key], clean[key]] for key in clean if before[key] != clean[key]}
     if not changes:
         return {}
+    actor = db.session.get(StaffUser, (current_tenant_id(), actor_id)) if actor_id is not None else None
+    if "program_publish_needs_owner" in changes and (actor is None or not can(actor.role, "program.approve")):
+        raise ServiceError("validation_failed", fields={
+            "program_publish_needs_owner": _("Only an owner can change who approves program versions.")})
     for key in ("name", "locale", "timezone", "currency"):
         setattr(tenant, key, clean[key])
     settings = dict(tenant.settings or {})
-    for key in ("backdate_days", "phone_region", "adjust_approval_points"):
+    for key in ("backdate_days", "phone_region", "adjust_approval_points", "program_publish_needs_owner"):
         if clean[key] == DEFAULTS[key]:
             settings.pop(key, None)
         else:

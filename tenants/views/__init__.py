@@ -14,13 +14,16 @@ def register(app) -> None:
         counter,
         dashboard,
         imports,
+        member_profile,
         members,
         program_editor,
+        program_versions,
         regions,
         reward_stock,
         settings,
         staff,
         stores,
+        tenant_logo,
     )
 
     parent = Blueprint("tenant", __name__, url_prefix="/t/<slug>")
@@ -34,6 +37,9 @@ def register(app) -> None:
     parent.register_blueprint(settings.bp)
     parent.register_blueprint(members.bp)
     parent.register_blueprint(program_editor.bp)
+    parent.register_blueprint(member_profile.bp)
+    parent.register_blueprint(tenant_logo.bp)
+    parent.register_blueprint(program_versions.bp)
     parent.register_blueprint(imports.bp)
     parent.register_blueprint(reward_stock.bp)
     parent.register_blueprint(counter.bp)

@@ -19,6 +19,7 @@ from saas.signup import VERTICAL_CHOICES
 from tenants.models import ApiKey, Card, Member, Region, Store
 from tenants.pagination import paginate
 from tenants.services.audit_log import AuditFilter, audit_query
+from tenants.views.member_profile_present import CHANNEL_LABELS, SOURCE_LABELS
 
 bp = Blueprint("audit", __name__)
 
@@ -38,6 +39,8 @@ DETAIL_LABELS = {
     "plan_before": _l("Plan before"), "from_staff": _l("From"), "to_staff": _l("To"),
     "delta": _l("Points"), "request": _l("Request"), "refund_fen": _l("Refund"),
     "identity_verified": _l("Identity checked"),
+    "source": _l("Where"), "granted": _l("Agreed"), "withdrawn": _l("Withdrawn"), "field": _l("Field"),
+    "width": _l("Width"), "height": _l("Height"),
 }
 FIELD_LABELS = {
     "name": _l("Name"), "phone": _l("Mobile number"), "email": _l("E-mail"), "gender": _l("Gender"),
@@ -106,6 +109,12 @@ def describe(entries) -> list[dict]:
             return ROLE_LABELS.get(raw, raw)
         if key == "vertical":
             return verticals.get(raw, raw)
+        if key in ("granted", "withdrawn") and isinstance(raw, list):
+            return "、".join(str(CHANNEL_LABELS.get(c, c)) for c in raw) or "—"
+        if key == "source":
+            return SOURCE_LABELS.get(raw, raw)
+        if key == "field":
+            return FIELD_LABELS.get(raw, raw)
         if key == "fields" and isinstance(raw, list):
             return "、".join(str(FIELD_LABELS.get(f, f)) for f in raw)
         if key == "changes" and isinstance(raw, dict):

@@ -33,12 +33,15 @@ from tenants.services.business_time import resolve_business_time
 from tenants.services.cards import member_cards
 from tenants.services.errors import ServiceError
 from tenants.services.idempotency import run_idempotent
+from tenants.services.identity_changes import checked_id_number, route_identity_changes
 from tenants.services.member_list import SORTS, STAGES, MemberFilter, member_query
 from tenants.services.members import member_json, reveal_id_document, update_member
+from tenants.services.program_publishing import pending_count
 from tenants.services.purchases import member_purchases
 from tenants.services.tiers import explain_member
 from tenants.views.counter_present import id_document_view, tier_status
 from tenants.views.counter_session import new_key, tier_label
+from tenants.views.member_profile_present import CONSENT_BY_CHANNEL, identity_approval_rows, profile_parts
 
 bp = Blueprint("members", __name__)
 
@@ -46,7 +49,7 @@ PAGE_SIZE = 25
 STAGE_LABELS = {"new": _l("New"), "active": _l("Active"), "dormant": _l("Dormant"), "lost": _l("Lost")}
 SORT_LABELS = {"joined": _l("Newest members first"), "name": _l("Name"), "last_purchase": _l("Last purchase"),
                "points": _l("Most points"), "balance": _l("Largest stored value")}
-CONSENT_LABELS = {"": _l("Any"), "yes": _l("Agrees to offers"), "no": _l("No offers")}
+CONSENT_LABELS = {"": _l("Any"), "yes": _l("Agrees to offers"), "no": _l("No offers"), **CONSENT_BY_CHANNEL}
 
 
 def _int(raw: str | None, low: int, high: int) -> int | None:
@@ -74,7 +77,9 @@ def _filters(form, stores: dict, tiers: dict) -> tuple[MemberFilter, dict, dict]
         errors["joined_to"] = _("The last day is before the first.")
     f = MemberFilter(q=typed["q"], store_id=store_id if store_id in stores else None, tier=typed["tier"] or None,
                      stage=typed["stage"] or None, birthday_month=month,
-                     consent={"yes": True, "no": False}.get(typed["consent"]), joined_from=joined_from,
+                     consent={"yes": True, "no": False}.get(typed["consent"]),
+                     consent_channel=typed["consent"] if typed["consent"] in CONSENT_BY_CHANNEL else None,
+                     joined_from=joined_from,
                      joined_to=joined_to, include_closed=typed["closed"] == "1", sort=typed["sort"] or "joined")
     return f, typed, errors
 
@@ -156,14 +161,15 @@ def _member_page(member: Member, **extra) -> dict:
             "profile_typed": {"name": member.name, "phone": member.phone or "", "email": member.email or "",
                               "birthday": member.birthday.isoformat() if member.birthday else "",
                               "gender": member.gender or "", "address": member.address or "",
-                              "marketing_consent": member.marketing_consent},
+                              "id_doc_number": ""},
             "pending": list(db.session.scalars(select(PointsAdjustmentRequest).where(
                 PointsAdjustmentRequest.member_id == member.id, PointsAdjustmentRequest.status == "pending"))),
             "tier_name": tier_label(program, data["tier"]["code"]),
             "status_items": tier_status(explanation, program) if program else [], "cards": member_cards(member.id),
             "points": list(points), "stored": list(stored), "purchases": member_purchases(member.id, limit=10),
             "points_kinds": POINTS_KINDS, "sv_kinds": SV_KINDS, "staff": staff, "store": store,
-            "full": can(current_user.role, "members.view_full"), "id_document": _id_document(member), **extra}
+            "full": can(current_user.role, "members.view_full"), "id_document": _id_document(member),
+            **profile_parts(member, program), **extra}
 
 
 @bp.get("/members/<int:member_id>")
@@ -229,8 +235,7 @@ def profile(member_id: int):
     member = member_in_scope_or_404(member_id)
     if not can(current_user.role, "members.view_full"):
         abort(403)
-    typed = {key: request.form.get(key, "").strip()[:200] for key in PROFILE_FIELDS}
-    typed["marketing_consent"] = request.form.get("marketing_consent") == "1"
+    typed = {key: request.form.get(key, "").strip()[:200] for key in (*PROFILE_FIELDS, "id_doc_number")}
     errors = {}
     birthday = None
     if typed["birthday"]:
@@ -244,16 +249,20 @@ def profile(member_id: int):
         errors["name"] = _("Enter the member's name.")
     if not errors:
         changes = {"name": typed["name"], "phone": typed["phone"] or None, "email": typed["email"] or None,
-                   "birthday": birthday, "gender": typed["gender"] or None, "address": typed["address"],
-                   "marketing_consent": typed["marketing_consent"]}
+                   "birthday": birthday, "gender": typed["gender"] or None, "address": typed["address"]}
         try:
+            if typed["id_doc_number"]:  # left empty: the number stays as it is
+                changes["id_doc_number"] = checked_id_number(typed["id_doc_number"])
+            changes, asked = route_identity_changes(member, changes, actor_id=current_user.id,
+                                                    by_hq=can(current_user.role, "members.approve_identity"))
             update_member(member, changes, actor_id=current_user.id)
         except ServiceError as err:
             db.session.rollback()
             errors = err.fields or {"name": err.message}
         else:
             db.session.commit()
-            flash(_("Profile saved."), "success")
+            flash(_("Profile saved; the change of name or ID number waits for head office's approval.") if asked
+                  else _("Profile saved."), "success")
             return redirect(url_for("tenant.members.show", member_id=member.id))
     page = _member_page(member_in_scope_or_404(member_id))
     return render("tenants/members/show.html", "tenants/members/show.html",
@@ -306,7 +315,8 @@ def _approval_rows():
 @require("points.adjust")
 def approvals():
     return render("tenants/members/approvals.html", "tenants/members/_approvals.html", rows=_approval_rows(),
-                  errors={})
+                  errors={}, identity_rows=identity_approval_rows(),
+                  program_pending=pending_count() if can(current_user.role, "program.approve") else 0)
 
 
 @bp.post("/approvals/<int:request_id>")
@@ -323,7 +333,8 @@ def decide_approval(request_id: int):
     except ServiceError as err:
         db.session.rollback()
         return render("tenants/members/approvals.html", "tenants/members/_approvals.html", rows=_approval_rows(),
-                      errors={request_id: next(iter(err.fields.values()), err.message)}), 422
+                      errors={request_id: next(iter(err.fields.values()), err.message)},
+                      identity_rows=identity_approval_rows()), 422
     flash(_("Approved: the points are posted.") if status == "applied" else _("Rejected: nothing was posted."),
           "success")
     return redirect(url_for("tenant.members.approvals"))

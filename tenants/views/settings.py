@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import BooleanField, SelectField, StringField
 
 from saas.auth import require
 from saas.extensions import db
@@ -22,6 +22,7 @@ from saas.forms import choices, place_errors
 from saas.htmx import render
 from saas.i18n import LANGUAGE_NAMES
 from saas.models import Tenant
+from saas.permissions import can
 from tenants.scoping import current_tenant_id
 from tenants.services.errors import ServiceError
 from tenants.services.tenant_settings import (
@@ -56,6 +57,8 @@ class SettingsForm(FlaskForm):
                                validate_choice=False)
     adjust_approval_points = StringField(_l("Points adjustments above this many points need a second person"),
                                          render_kw={"inputmode": "numeric", "maxlength": 9})
+    program_publish_needs_owner = BooleanField(_l("A program version published by anyone but an owner waits for "
+                                                  "an owner's approval"))
 
 
 def _offset(zone: str) -> str:
@@ -68,6 +71,8 @@ def _offset(zone: str) -> str:
 def _form(tenant: Tenant) -> SettingsForm:
     values = current_settings(tenant)
     form = SettingsForm(data=values)
+    if not can(current_user.role, "program.approve"):  # owners only; the service refuses others too
+        form.program_publish_needs_owner.render_kw = {"disabled": True}
     locale = Locale.parse(str(get_locale()))
     form.locale.choices = choices(LANGUAGE_NAMES.items())
     zones = dict.fromkeys((*COMMON_ZONES, values["timezone"]))
@@ -92,8 +97,10 @@ def page():
     form = _form(tenant)
     if form.validate_on_submit():
         try:
-            changed = update_settings({name: form[name].data for name in form._fields if name != "csrf_token"},
-                                      actor_id=current_user.id)
+            values = {name: form[name].data for name in form._fields if name != "csrf_token"}
+            if not can(current_user.role, "program.approve"):
+                values.pop("program_publish_needs_owner")  # a disabled box is not sent: not a change
+            changed = update_settings(values, actor_id=current_user.id)
         except ServiceError as err:
             db.session.rollback()
             place_errors(form, err, fallback="name")

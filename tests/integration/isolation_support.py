@@ -24,10 +24,11 @@ from saas.models import StaffUser, Tenant
 from saas.staff import invite_staff
 from tenants import scoping
 from tenants.counter import register_device
-from tenants.models import Card, ProgramVersion, Region, Store
+from tenants.models import Card, ProgramPublishRequest, ProgramVersion, Region, Store
 from tenants.scoping import tenant_context
 from tenants.services.adjustments import request_adjustment
 from tenants.services.api_keys import create_api_key
+from tenants.services.identity_changes import request_identity_change
 from tenants.services.imports import create_import
 from tenants.services.members import enroll_member
 from tenants.services.programs import post_program_version
@@ -94,15 +95,22 @@ def own_one_of_everything(tenant, marker: str, phone: str) -> Owned:
         receive_reward_stock(code, 5)
         db.session.commit()
         version = db.session.query(ProgramVersion).order_by(ProgramVersion.version.desc()).first().version
+        publish = ProgramPublishRequest(rules=rules, effective_from=program.effective_from, note=f"{marker} asks",
+                                        requested_by=owner.id, status="pending")
+        db.session.add(publish)
+        db.session.flush()
+        publish_id = publish.id
         asked = request_adjustment(member_id=member.id, delta_raw="5000", reason=f"{marker} request",
                                    actor_id=owner.id, business_at=now)  # above the threshold: it waits
+        change = request_identity_change(member, "name", f"{marker} 新名字", actor_id=owner.id)
         db.session.commit()
         return Owned(
             ids={"staff_id": str(issued.user.id), "store_id": str(store.id), "token": issued.token,
                  "key_id": str(api_key.id), "member_id": str(member.id), "purchase_id": str(purchase["id"]),
                  "card_id": str(card.id), "device_id": str(device.id), "import_id": str(member_import.id),
                  "item_code": code, "region_id": str(region.id), "number": card.number, "version": str(version),
-                 "phone": phone, "request_id": str(asked["request_id"])},
+                 "phone": phone, "request_id": str(asked["request_id"]), "change_id": str(change.id),
+                 "publish_request_id": str(publish_id)},
             marker=marker, phone=phone, card_number=card.number,
             emails=[clerk_email, owner.email],
         )

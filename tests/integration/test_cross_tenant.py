@@ -9,10 +9,22 @@ from saas.models import CounterDevice, Invitation, StaffUser
 from saas.staff import invite_staff
 from tenants.counter import register_device
 from tenants.imports_models import MemberImport
-from tenants.models import ApiKey, Card, PointsAdjustmentRequest, ProgramVersion, Region, RewardStock, Store
+from tenants.models import (
+    ApiKey,
+    Card,
+    Member,
+    PointsAdjustmentRequest,
+    ProgramPublishRequest,
+    ProgramVersion,
+    Region,
+    RewardStock,
+    Store,
+)
+from tenants.profile_models import IdentityChangeRequest
 from tenants.scoping import tenant_context
 from tenants.services.adjustments import request_adjustment
 from tenants.services.api_keys import create_api_key
+from tenants.services.identity_changes import request_identity_change
 from tenants.services.imports import create_import
 from tenants.services.members import enroll_member
 from tenants.services.programs import post_program_version
@@ -52,11 +64,17 @@ def ids_of_tenant_b(tenant_b) -> dict[str, str]:
         receive_reward_stock("b-only-gift", 5)
         asked = request_adjustment(member_id=member.id, delta_raw="5000", reason="B's request", actor_id=owner.id,
                                    business_at=now)
+        change = request_identity_change(member, "name", "B's new name", actor_id=owner.id)
+        publish = ProgramPublishRequest(rules=rules, effective_from=program.effective_from, note="B asks",
+                                        requested_by=owner.id, status="pending")
+        db.session.add(publish)
         db.session.commit()
+        version = db.session.query(ProgramVersion).count()  # 2: tenant A has version 1 only
         return {"staff_id": str(issued.user.id), "store_id": str(store.id), "token": issued.token,
                 "key_id": str(api_key.id), "member_id": str(member.id), "purchase_id": purchase["id"],
                 "card_id": str(card.id), "device_id": str(device.id), "import_id": str(member_import.id),
-                "item_code": "b-only-gift", "region_id": str(region.id), "request_id": str(asked["request_id"])}
+                "item_code": "b-only-gift", "region_id": str(region.id), "request_id": str(asked["request_id"]),
+                "change_id": str(change.id), "version": str(version), "publish_request_id": str(publish.id)}
 
 
 def tenant_rules(app):
@@ -84,11 +102,15 @@ def test_every_tenant_url_with_an_id_answers_404_for_another_tenants_ids(app, cl
         db.session.expire_all()
         assert db.session.get(StaffUser, (tenant_b.id, int(b_ids["staff_id"]))).active is True
         assert db.session.get(ApiKey, (tenant_b.id, int(b_ids["key_id"]))).revoked_at is None
+        publish = db.session.get(ProgramPublishRequest, (tenant_b.id, int(b_ids["publish_request_id"])))
+        assert publish.status == "pending"
         assert db.session.get(Card, (tenant_b.id, int(b_ids["card_id"]))).status == "active"
         assert db.session.get(CounterDevice, (tenant_b.id, int(b_ids["device_id"]))).revoked_at is None
         assert db.session.get(MemberImport, (tenant_b.id, int(b_ids["import_id"]))).status == "uploaded"
         assert db.session.query(RewardStock).one().stock == 5
         assert db.session.get(PointsAdjustmentRequest, (tenant_b.id, int(b_ids["request_id"]))).status == "pending"
+        assert db.session.get(IdentityChangeRequest, (tenant_b.id, int(b_ids["change_id"]))).status == "pending"
+        assert db.session.get(Member, (tenant_b.id, int(b_ids["member_id"]))).name == "B member"
     assert len(checked) >= len(rules)
 
 

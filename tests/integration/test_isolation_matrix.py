@@ -71,8 +71,9 @@ FORM_FIELDS = {
     "staff_id": "staff_id", "purchase_id": "purchase_id", "purchase": "purchase_id", "import_id": "import_id",
     "device_id": "device_id", "key_id": "key_id", "item_code": "item_code", "code": "item_code",
     "number": "number", "card": "number", "card_number": "number", "new_number": "number", "token": "token",
-    "version": "version", "q": "phone", "phone": "phone", "request_id": "request_id",
+    "version": "version", "q": "phone", "phone": "phone", "request_id": "request_id", "change_id": "change_id",
     "actor": "staff_id", "member": "member_id", "store": "store_id",
+    "publish_request_id": "publish_request_id", "a": "version", "b": "version",
 }
 API_FIELDS = {"member_id": int, "member_ids": list, "store_id": int, "purchase_id": int, "card": str,
               "card_number": str, "new_number": str, "phone": str, "item_code": str, "code": str, "version": int}

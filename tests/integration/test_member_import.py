@@ -20,6 +20,7 @@ from saas.billing.plans import PLANS
 from saas.extensions import db
 from saas.jobs import get_queue, redis_connection
 from saas.models import AuditEntry
+from tenants.domain.consent import ALL as ALL_CHANNELS
 from tenants.imports_models import MemberImport, MemberImportIssues
 from tenants.models import (
     Card,
@@ -32,6 +33,7 @@ from tenants.models import (
     TierActivityRow,
     TierChangeRow,
 )
+from tenants.profile_models import ConsentEvent
 from tenants.programs import business_today
 from tenants.scoping import tenant_context
 from tenants.services import imports as import_service
@@ -257,6 +259,11 @@ def test_a_chain_admin_imports_a_gb18030_csv_with_chinese_headers_after_a_dry_ru
             ("张三", "zhang@example.com", "male", dt.date(1990, 5, 1))
         assert (zhang.source, zhang.joined_on, zhang.last_purchase_on, zhang.notes, zhang.marketing_consent) == \
             ("import", dt.date(2020, 3, 5), dt.date(2024, 1, 1), "老客户", True)
+        # The file's one yes to offers: every channel, each an event of the import (what messaging reads).
+        assert zhang.consent_channels == ALL_CHANNELS
+        assert sorted((e.channel, e.granted, e.source) for e in db.session.scalars(
+            select(ConsentEvent).where(ConsentEvent.member_id == zhang.id))) == [
+            ("email", True, "import"), ("phone", True, "import"), ("sms", True, "import"), ("wechat", True, "import")]
         assert (zhang.points_balance, zhang.stored_value_fen, zhang.visits) == (1200, 35050, 0)
         cards = db.session.scalars(select(Card).where(Card.member_id == zhang.id).order_by(Card.kind)).all()
         assert [c.kind for c in cards] == ["physical", "virtual"]

@@ -226,7 +226,7 @@ def test_a_manager_edits_the_profile_with_the_phone_checked_and_the_change_audit
     body = client.get(f"/t/tenant-a/members/{mine}").get_data(as_text=True)
     token = csrf_from(body)
     form = {"csrf_token": token, "name": "改好的名字", "phone": "13800000031", "email": "new@example.com",
-            "birthday": "1992-02-29", "gender": "female", "address": "南京路 1 号", "marketing_consent": "1"}
+            "birthday": "1992-02-29", "gender": "female", "address": "南京路 1 号"}
     for bad, field_message in (({"phone": "13800000032"}, "已有会员使用该手机号码"),
                                ({"birthday": "2999-01-01"}, "1900"),
                                ({"birthday": "02/29/1992"}, "必须是日期"), ({"gender": "robot"}, "不是有效的选项"),
@@ -241,7 +241,7 @@ def test_a_manager_edits_the_profile_with_the_phone_checked_and_the_change_audit
     with tenant_context(shop):
         db.session.expire_all()
         member = db.session.get(Member, (shop.id, mine))
-        assert (member.name, member.email, member.birthday, member.gender, member.marketing_consent) == (
-            "改好的名字", "new@example.com", dt.date(1992, 2, 29), "female", True)
+        assert (member.name, member.email, member.birthday, member.gender) == (
+            "改好的名字", "new@example.com", dt.date(1992, 2, 29), "female")
         entry = db.session.scalars(select(AuditEntry).filter_by(action="member.updated")).one()
-        assert entry.details["fields"] == ["name", "email", "gender", "birthday", "address", "marketing_consent"]
+        assert entry.details["fields"] == ["name", "email", "gender", "birthday", "address"]

@@ -140,3 +140,22 @@ def test_the_overview_counts_the_problems_of_an_imported_draft_per_part(client, 
     response = client.post(f"{BASE}/earning", data=MultiDict(post_data(form)))
     assert response.status_code == 422
     assert read_form(response.get_data(as_text=True)).errors[input_id("earning.base.per_fen")]
+
+
+def test_a_chain_admins_publish_waits_for_the_owner_when_the_tenant_asks_for_it(client, tenant_a, login_as):
+    from saas.models import Tenant
+    from tenants.models import ProgramPublishRequest
+
+    with tenant_context(tenant_a):
+        row = db.session.get(Tenant, tenant_a.id)
+        row.settings = {**(row.settings or {}), "program_publish_needs_owner": True}
+        db.session.commit()
+        before = db.session.query(ProgramVersion).count()
+    login_as("chain_admin")
+    double_the_base_rate(client)
+    response = publish(client, today_of(tenant_a))
+    assert response.status_code == 200
+    assert "等待店主审批" in response.get_data(as_text=True)
+    with tenant_context(tenant_a):
+        assert db.session.query(ProgramVersion).count() == before
+        assert db.session.query(ProgramPublishRequest).filter_by(status="pending").count() == 1
