@@ -15,7 +15,7 @@ from tests.factories import PASSWORD, make_tenant
 pytestmark = [pytest.mark.e2e, pytest.mark.tenant_clock]
 
 WORDS = {
-    "zh_CN": {"nav": "会员方案", "tiers": "会员等级", "too_low": "不能小于", "save": "保存到草稿",
+    "zh_CN": {"nav": "会员方案", "tiers": "等级", "too_low": "不能小于", "save": "保存到草稿",
               "saved": "已保存到草稿", "publish": "发布…", "publish_button": "发布", "published": "已发布"},
     "en": {"nav": "Program", "tiers": "Tiers", "too_low": "at least", "save": "Save in the draft",
            "saved": "saved in the draft", "publish": "Publish…", "publish_button": "Publish",
