@@ -38,6 +38,7 @@ ACTIONS = {
     "program.version_posted": _l("Program version published"),
     "program.draft_started": _l("Program draft started"),
     "program.draft_discarded": _l("Program draft discarded"),
+    "program.draft_saved": _l("Program draft part saved"),
     "program.publish_requested": _l("Program version sent for the owner's approval"),
     "program.publish_approved": _l("Program version approved and published"),
     "program.publish_rejected": _l("Program version rejected"),

@@ -56,11 +56,11 @@ def _source_rules(*, from_version: int | None, preset: str | None, document) -> 
 
 
 def start_draft(*, actor_id: int | None, from_version: int | None = None, preset: str | None = None,
-                document=None) -> ProgramDraft:
+                document=None, commit: bool = True) -> ProgramDraft:
     """Start (or restart) the draft from a version (default: the one in force), a preset or a JSON document.
 
     An imported document is kept as given (texts cleaned); it is validated when a part is saved and on publish.
-    Replaces any draft there was. Audited; commits once.
+    Replaces any draft there was. Audited; commits once, unless ``commit=False`` (inside ``run_idempotent``).
     """
     rules, based_on, source = _source_rules(from_version=from_version, preset=preset, document=document)
     draft = current_draft()
@@ -75,7 +75,8 @@ def start_draft(*, actor_id: int | None, from_version: int | None = None, preset
     db.session.flush()
     audit("program.draft_started", "program_draft", actor_id=actor_id, source=source,
           based_on_version=based_on, preset=preset or "")
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return draft
 
 
@@ -93,15 +94,16 @@ def check_rules(rules: dict) -> dict[str, str]:
     return {}
 
 
-def save_draft_part(part: str, value, *, actor_id: int | None) -> ProgramDraft:
+def save_draft_part(part: str, value, *, actor_id: int | None, commit: bool = True) -> ProgramDraft:
     """Replace part ``part`` (a top-level key of the rules: ``tiers``, ``earning`` ...) of the draft with ``value``.
 
     Refused (ServiceError ``invalid_program``, nothing written) when the draft with the new part is not a
     valid program and a message points inside this part; the fields are dotted paths from the rules' root
     (``tiers.1.reach.0.min``). Errors elsewhere in the draft (an imported document) do not block saving this
-    part. Commits once.
+    part. Commits once, unless ``commit=False`` (inside ``run_idempotent``: a draft it has to start is then
+    committed with the part, or not at all).
     """
-    draft = draft_or_start(actor_id)
+    draft = current_draft() or start_draft(actor_id=actor_id, commit=commit)
     rules = copy.deepcopy(draft.rules)
     rules[part] = clean_shown_texts(value)
     errors = {field: message for field, message in check_rules(rules).items()
@@ -113,15 +115,18 @@ def save_draft_part(part: str, value, *, actor_id: int | None) -> ProgramDraft:
     flag_modified(draft, "rules")  # written even when the caller changed draft.rules in place before saving
     draft.updated_at = utcnow()
     draft.updated_by = actor_id
-    db.session.commit()
+    audit("program.draft_saved", "program_draft", actor_id=actor_id, part=part)
+    if commit:
+        db.session.commit()
     return draft
 
 
-def discard_draft(*, actor_id: int | None) -> None:
-    """Throw the draft away. Audited; commits once."""
+def discard_draft(*, actor_id: int | None, commit: bool = True) -> None:
+    """Throw the draft away. Audited; commits once, unless ``commit=False``."""
     if db.session.execute(delete(ProgramDraft)).rowcount:
         audit("program.draft_discarded", "program_draft", actor_id=actor_id)
-    db.session.commit()
+    if commit:
+        db.session.commit()
 
 
 def publish_draft(*, effective_from: dt.date, today: dt.date, note: str = "",

@@ -17,6 +17,7 @@ def register(app) -> None:
         member_cards,
         member_profile,
         members,
+        program_editor,
         program_versions,
         regions,
         reward_stock,
@@ -37,6 +38,7 @@ def register(app) -> None:
     parent.register_blueprint(audit_log.bp)
     parent.register_blueprint(settings.bp)
     parent.register_blueprint(members.bp)
+    parent.register_blueprint(program_editor.bp)
     parent.register_blueprint(member_profile.bp)
     parent.register_blueprint(tenant_logo.bp)
     parent.register_blueprint(program_versions.bp)
