@@ -11,16 +11,16 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import gettext as _
-from sqlalchemy import update
 
 from saas.audit import audit
 from saas.extensions import db
-from saas.models import Tenant, utcnow
+from saas.models import Tenant
 from saas.settings import tenant_setting
 from saas.text import clean_name
 from tenants.models import PointsAdjustmentRequest
 from tenants.scoping import current_tenant_id
 from tenants.services.errors import ServiceError
+from tenants.services.four_eyes import own_adjustment_message, take_decision
 from tenants.services.points import adjust_points
 
 MAX_POINTS = 10_000_000
@@ -67,18 +67,8 @@ def decide(*, request_id: int, approve: bool, actor_id: int, business_at: dt.dat
     row = db.session.get(PointsAdjustmentRequest, (current_tenant_id(), request_id))
     if row is None:
         raise ServiceError("not_found")
-    if row.requested_by == actor_id:
-        raise ServiceError("validation_failed", fields={"decision": _(
-            "A second person decides: the one who asked for an adjustment cannot approve or reject it.")})
-    status = "applied" if approve else "rejected"
-    taken = db.session.execute(
-        update(PointsAdjustmentRequest)
-        .where(PointsAdjustmentRequest.id == row.id, PointsAdjustmentRequest.status == "pending")
-        .values(status=status, decided_by=actor_id, decided_at=utcnow(), decision_note=clean_name(note)[:200])
-        .execution_options(synchronize_session=False))
-    if taken.rowcount != 1:
-        db.session.rollback()
-        raise ServiceError("validation_failed", fields={"decision": _("This request has already been decided.")})
+    status = take_decision(PointsAdjustmentRequest, row, approve=approve, actor_id=actor_id, note=note,
+                           own_request=own_adjustment_message())
     if approve:
         try:
             adjust_points(member_id=row.member_id, delta=row.delta, reason=row.reason, business_at=business_at,

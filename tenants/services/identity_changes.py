@@ -13,17 +13,17 @@ from __future__ import annotations
 import re
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from saas.audit import audit
 from saas.extensions import db
-from saas.models import utcnow
 from saas.text import clean_name
 from tenants.models import Member
 from tenants.profile_models import IdentityChangeRequest
 from tenants.programs import business_today, program_in_force
 from tenants.scoping import current_tenant_id
 from tenants.services.errors import ServiceError
+from tenants.services.four_eyes import take_decision
 
 IDENTITY_FIELDS = ("name", "id_doc_number")
 _ID_NUMBER = re.compile(r"[A-Z0-9-]{4,40}")
@@ -81,18 +81,8 @@ def decide_identity_change(*, change_id: int, approve: bool, actor_id: int) -> s
     row = db.session.get(IdentityChangeRequest, (current_tenant_id(), change_id))
     if row is None:
         raise ServiceError("not_found")
-    if row.requested_by == actor_id:
-        raise ServiceError("validation_failed", fields={"decision": _(
-            "A second person decides: the one who asked for a change cannot approve or reject it.")})
-    status = "applied" if approve else "rejected"
-    taken = db.session.execute(
-        update(IdentityChangeRequest)
-        .where(IdentityChangeRequest.id == row.id, IdentityChangeRequest.status == "pending")
-        .values(status=status, decided_by=actor_id, decided_at=utcnow())
-        .execution_options(synchronize_session=False))
-    if taken.rowcount != 1:
-        db.session.rollback()
-        raise ServiceError("validation_failed", fields={"decision": _("This request has already been decided.")})
+    status = take_decision(IdentityChangeRequest, row, approve=approve, actor_id=actor_id, own_request=_(
+        "A second person decides: the one who asked for a change cannot approve or reject it."))
     if approve:
         member = db.session.get(Member, (row.tenant_id, row.member_id))
         try:

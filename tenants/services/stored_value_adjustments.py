@@ -17,11 +17,11 @@ from decimal import Decimal, InvalidOperation
 
 from flask import has_request_context
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from saas.audit import audit
 from saas.extensions import db
-from saas.models import Tenant, utcnow
+from saas.models import Tenant
 from saas.settings import tenant_setting
 from saas.text import clean_name
 from tenants.domain import stored_value as dsv
@@ -32,6 +32,7 @@ from tenants.scoping import current_tenant_id
 from tenants.services import ledger
 from tenants.services.business_time import in_tenant_zone
 from tenants.services.errors import ServiceError
+from tenants.services.four_eyes import own_adjustment_message, take_decision
 from tenants.services.programs_in_force import require_program
 from tenants.services.tiers import evaluate_member
 
@@ -148,18 +149,8 @@ def decide(*, request_id: int, approve: bool, actor_id: int, business_at: dt.dat
     row = db.session.get(StoredValueAdjustmentRequest, (current_tenant_id(), request_id))
     if row is None:
         raise ServiceError("not_found")
-    if row.requested_by == actor_id:
-        raise ServiceError("validation_failed", fields={"decision": _(
-            "A second person decides: the one who asked for an adjustment cannot approve or reject it.")})
-    status = "applied" if approve else "rejected"
-    taken = db.session.execute(
-        update(StoredValueAdjustmentRequest)
-        .where(StoredValueAdjustmentRequest.id == row.id, StoredValueAdjustmentRequest.status == "pending")
-        .values(status=status, decided_by=actor_id, decided_at=utcnow(), decision_note=clean_name(note)[:200])
-        .execution_options(synchronize_session=False))
-    if taken.rowcount != 1:
-        db.session.rollback()
-        raise ServiceError("validation_failed", fields={"decision": _("This request has already been decided.")})
+    status = take_decision(StoredValueAdjustmentRequest, row, approve=approve, actor_id=actor_id, note=note,
+                           own_request=own_adjustment_message())
     if approve:
         try:
             post_adjustment(member_id=row.member_id, delta_fen=row.delta_fen, reason=row.reason,
