@@ -81,10 +81,13 @@ def decide_identity_change(*, change_id: int, approve: bool, actor_id: int) -> s
     row = db.session.get(IdentityChangeRequest, (current_tenant_id(), change_id))
     if row is None:
         raise ServiceError("not_found")
+    member = db.session.get(Member, (row.tenant_id, row.member_id))
+    if approve and (getattr(member, row.field) or "") != (row.old_value or ""):
+        raise ServiceError("validation_failed", fields={"decision": _(
+            "The member's record has changed since this was asked: reject it and ask again.")})
     status = take_decision(IdentityChangeRequest, row, approve=approve, actor_id=actor_id, own_request=_(
         "A second person decides: the one who asked for a change cannot approve or reject it."))
     if approve:
-        member = db.session.get(Member, (row.tenant_id, row.member_id))
         try:
             update_member(member, {row.field: row.new_value}, actor_id=actor_id)
         except ServiceError:

@@ -279,6 +279,24 @@ def test_the_requester_never_decides_and_ten_approvers_at_once_apply_it_once(app
         assert db.session.query(AuditEntry).filter_by(action="member.identity_change_approved").count() == 1
 
 
+def test_a_waiting_change_cannot_overwrite_what_hq_changed_since_it_was_asked(app_ctx, tenant_a):
+    member_id, _card = add(tenant_a, "原名", "13800000054")
+    manager, admin = make_staff(tenant_a, "store_manager"), make_staff(tenant_a, "chain_admin")
+    with tenant_context(tenant_a):
+        member = db.session.get(Member, (tenant_a.id, member_id))
+        change = request_identity_change(member, "name", "门店改名", actor_id=manager.id).id
+        db.session.commit()
+        member.name = "总部改名"  # HQ changed it directly meanwhile
+        db.session.commit()
+        with pytest.raises(ServiceError) as refused:
+            decide_identity_change(change_id=change, approve=True, actor_id=admin.id)
+        assert "decision" in refused.value.fields
+        db.session.expire_all()
+        assert db.session.get(Member, (tenant_a.id, member_id)).name == "总部改名"
+        assert db.session.get(IdentityChangeRequest, (tenant_a.id, change)).status == "pending"
+        assert decide_identity_change(change_id=change, approve=False, actor_id=admin.id) == "rejected"
+
+
 # --- tier history, referrer, linked card -----------------------------------------------------------------
 
 
