@@ -11,6 +11,7 @@ import contextvars
 import datetime as dt
 import os
 import re
+import zlib
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -34,7 +35,8 @@ TENANT_CLOCKS = {"sh-23h30": dt.time(23, 30), "sh-00h30": dt.time(0, 30)}
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "tenant_clock: run at 23:30 and at 00:30 in the tenants' zone (time-machine)")
+    config.addinivalue_line("markers", "tenant_clock: run at 23:30 and at 00:30 in the tenants' zone (time-machine); "
+                            "tenant_clock(once=True): at one of the two, fixed per test (browser flows)")
     OUTPUT.mkdir(exist_ok=True)
     if all(os.environ.get(name) for name in (*REQUIRED, "TEST_SUPERUSER_DATABASE_URL")):
         _private_database_and_redis(config)
@@ -87,9 +89,13 @@ def _private_database_and_redis(config) -> None:
 
 
 def pytest_generate_tests(metafunc):
-    if metafunc.definition.get_closest_marker("tenant_clock"):
+    marker = metafunc.definition.get_closest_marker("tenant_clock")
+    if marker:
+        clocks = list(TENANT_CLOCKS.items())
+        if marker.kwargs.get("once"):  # a long browser flow: one side of the date change, the same one every run
+            clocks = [clocks[zlib.crc32(metafunc.definition.nodeid.encode()) % len(clocks)]]
         metafunc.fixturenames.append("tenant_clock")
-        metafunc.parametrize("tenant_clock", list(TENANT_CLOCKS.values()), ids=list(TENANT_CLOCKS), indirect=True)
+        metafunc.parametrize("tenant_clock", [t for _k, t in clocks], ids=[k for k, _t in clocks], indirect=True)
 
 
 @pytest.fixture

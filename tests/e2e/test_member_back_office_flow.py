@@ -14,7 +14,7 @@ from tenants.scoping import tenant_context
 from tenants.services.members import enroll_member
 from tests.factories import PASSWORD, make_staff, make_tenant
 
-pytestmark = [pytest.mark.e2e, pytest.mark.tenant_clock]
+pytestmark = [pytest.mark.e2e, pytest.mark.tenant_clock(once=True)]
 
 
 def sign_in_as(page, live_server, slug, email):

@@ -16,7 +16,7 @@ from tenants.services.stored_value import top_up
 from tests.e2e.test_member_back_office_flow import sign_in_as
 from tests.factories import make_staff, make_tenant
 
-pytestmark = [pytest.mark.e2e, pytest.mark.tenant_clock]
+pytestmark = [pytest.mark.e2e, pytest.mark.tenant_clock(once=True)]
 SH = ZoneInfo("Asia/Shanghai")
 
 

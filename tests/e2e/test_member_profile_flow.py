@@ -20,7 +20,7 @@ from tenants.services.programs import post_program_version
 from tests.e2e.test_member_back_office_flow import sign_in_as
 from tests.factories import make_staff, make_tenant
 
-pytestmark = [pytest.mark.e2e, pytest.mark.tenant_clock]
+pytestmark = [pytest.mark.e2e, pytest.mark.tenant_clock(once=True)]
 
 
 def in_language(page, code: str) -> None:

@@ -12,7 +12,7 @@ from tenants.models import ProgramVersion
 from tenants.scoping import tenant_context
 from tests.factories import PASSWORD, make_tenant
 
-pytestmark = [pytest.mark.e2e, pytest.mark.tenant_clock]
+pytestmark = [pytest.mark.e2e, pytest.mark.tenant_clock(once=True)]
 
 WORDS = {
     "zh_CN": {"nav": "会员方案", "tiers": "等级", "too_low": "不能小于", "save": "保存到草稿",

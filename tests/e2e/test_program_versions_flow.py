@@ -17,7 +17,7 @@ from tenants.services.program_drafts import publish_draft, save_draft_part, star
 from tenants.services.programs import latest_program_version, post_program_version
 from tests.factories import PASSWORD, make_staff, make_tenant
 
-pytestmark = [pytest.mark.e2e, pytest.mark.tenant_clock]
+pytestmark = [pytest.mark.e2e, pytest.mark.tenant_clock(once=True)]
 
 
 def gold(rules):
