@@ -78,17 +78,23 @@ def preview_top_up(amount_fen: int, on: dt.date, member_id: int | None = None) -
             "unlock_tier": result.unlock_tier, "unlocked_price_bp": dict(result.unlock_category_price_bp)}
 
 
-def pay(*, member_id: int, amount_fen: int, business_at: dt.datetime, pin_verified: bool, reference: str = "",
-        staff_id: int | None = None) -> dict:
-    """Pay an amount from the balance outside an itemised purchase (e.g. a hotel folio)."""
-    business_at = in_tenant_zone(business_at)
-    on = business_at.date()
+def open_balance(member_id: int, on: dt.date):
+    """The active member (row-locked, tier evaluated to ``on``), the program in force and their stored-value lots:
+    what every movement of the balance outside a purchase starts from. ``member_closed`` for a closed member."""
     member = ledger.lock_member(member_id)
     if member.status != "active":
         raise ServiceError("member_closed")
     evaluate_member(member, on)
     version, program = require_program(on)
-    rows = ledger.load_sv_lots(member.id)
+    return member, version, program, ledger.load_sv_lots(member.id)
+
+
+def pay(*, member_id: int, amount_fen: int, business_at: dt.datetime, pin_verified: bool, reference: str = "",
+        staff_id: int | None = None) -> dict:
+    """Pay an amount from the balance outside an itemised purchase (e.g. a hotel folio)."""
+    business_at = in_tenant_zone(business_at)
+    on = business_at.date()
+    member, version, program, rows = open_balance(member_id, on)
     try:
         movement = dsv.pay_from_balance(program, ledger.sv_domain_lots(rows), amount_fen, on, verified=pin_verified,
                                         ref=f"pay:{reference}"[:60], card_type=primary_card_type(member))

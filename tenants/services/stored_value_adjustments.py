@@ -33,8 +33,7 @@ from tenants.services import ledger
 from tenants.services.business_time import in_tenant_zone
 from tenants.services.errors import ServiceError
 from tenants.services.four_eyes import own_adjustment_message, take_decision
-from tenants.services.programs_in_force import require_program
-from tenants.services.tiers import evaluate_member
+from tenants.services.stored_value import open_balance
 
 MAX_FEN = 100_000_000  # ¥1,000,000 at once: larger is a typing slip
 CREDIT, DEBIT = "credit", "debit"
@@ -96,12 +95,7 @@ def post_adjustment(*, member_id: int, delta_fen: int, reason: str, business_at:
     reason = _reason(reason)
     business_at = in_tenant_zone(business_at)
     on = business_at.date()
-    member = ledger.lock_member(member_id)
-    if member.status != "active":
-        raise ServiceError("member_closed")
-    evaluate_member(member, on)
-    version, program = require_program(on)
-    rows = ledger.load_sv_lots(member.id)
+    member, version, program, rows = open_balance(member_id, on)
     try:
         movement = dsv.adjust_stored_value(program, ledger.sv_domain_lots(rows), delta_fen, on,
                                            ledger.new_lot_id(), ref="adjust")
