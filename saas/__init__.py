@@ -61,6 +61,7 @@ def create_app(config: dict | None = None) -> Flask:
     i18n.init_app(app)
 
     import saas.models  # noqa: F401  (register tables)
+    import tenants.message_models  # noqa: F401
     import tenants.models  # noqa: F401
     import tenants.profile_models  # noqa: F401
     from tenants import scoping

@@ -48,6 +48,7 @@ ACTIONS = {
     "member.handed_over": _l("Member handed over"),
     "member.id_document_revealed": _l("ID number shown in full"),
     "member.consent_changed": _l("Consent to offers changed"),
+    "message_template.saved": _l("Message template saved"),
     "member.identity_change_requested": _l("Identity change requested"),
     "member.identity_change_approved": _l("Identity change approved"),
     "member.identity_change_rejected": _l("Identity change rejected"),
